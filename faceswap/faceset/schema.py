@@ -1,0 +1,152 @@
+"""FaceRecord <-> JSON, with a schema version, migrations and strict validation.
+
+A record is embedded in its face PNG (media/pngmeta.py), so a face file describes
+itself: deleting the file removes the face from training and merge.
+"""
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from faceswap import __version__
+from faceswap.errors import FaceSetError
+from faceswap.media.image import decode_image, encode_image
+
+SCHEMA_VERSION = 1
+
+# Each migration turns a record of version N into N + 1. Add one per schema bump.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+@dataclass(frozen=True)
+class Producer:
+    """A plugin that made part of a record, with its version and resolved options."""
+
+    kind: str
+    name: str
+    version: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FaceRecord:
+    """Everything known about one extracted face. Arrays are float32 unless noted."""
+
+    source: str                     # video file name or image folder name
+    frame_index: int
+    pts: float
+    frame_size: tuple[int, int]     # (width, height)
+    face_index: int                 # 0 = largest face kept in that frame
+    box: np.ndarray                 # (4,) x0, y0, x1, y1 in frame pixels
+    detection_score: float
+    keypoints: np.ndarray | None    # (K, 2) detector keypoints, eyes first
+    landmarks: np.ndarray           # (68, 2) frame pixels
+    landmark_score: float | None
+    matrix: np.ndarray              # (2, 3) float64 frame -> face
+    size: int
+    coverage: float
+    masks: dict[str, np.ndarray]    # name -> (S, S) uint8
+    identity: np.ndarray | None     # (D,) unit vector
+    producers: tuple[Producer, ...]
+    frame_name: str = ""
+    faceswap_version: str = __version__
+    schema: int = SCHEMA_VERSION
+
+    def mask(self, name: str | None = None) -> np.ndarray:
+        """A stored mask as float32 [0, 1]; the first one when ``name`` is None."""
+        if not self.masks:
+            raise FaceSetError(f"face of frame {self.frame_index} has no mask")
+        key = name if name is not None else next(iter(self.masks))
+        return self.masks[key].astype(np.float32) / 255.0
+
+
+def record_to_json(record: FaceRecord) -> dict[str, Any]:
+    """A JSON-able dict (masks as base64 PNG, identity as base64 float32)."""
+    return {
+        "schema": record.schema,
+        "faceswap_version": record.faceswap_version,
+        "source": {"name": record.source, "frame": record.frame_index, "pts": record.pts,
+                   "width": record.frame_size[0], "height": record.frame_size[1],
+                   "frame_name": record.frame_name},
+        "face_index": record.face_index,
+        "detection": {"box": _floats(record.box), "score": record.detection_score,
+                      "keypoints": None if record.keypoints is None else _floats(record.keypoints)},
+        "landmarks": {"points": _floats(record.landmarks), "score": record.landmark_score},
+        "matrix": record.matrix.tolist(),
+        "size": record.size,
+        "coverage": record.coverage,
+        "masks": {k: base64.b64encode(encode_image(v, ".png")).decode("ascii") for k, v in record.masks.items()},
+        "identity": None if record.identity is None
+        else base64.b64encode(record.identity.astype("<f4").tobytes()).decode("ascii"),
+        "producers": [vars(p) for p in record.producers],
+    }
+
+
+def record_from_json(data: Any, where: str) -> FaceRecord:
+    """Validate, migrate and build a FaceRecord; FaceSetError naming ``where`` otherwise."""
+    try:
+        data = migrate(data)
+        src, det, lmk = data["source"], data["detection"], data["landmarks"]
+        record = FaceRecord(
+            source=str(src["name"]), frame_index=int(src["frame"]), pts=float(src["pts"]),
+            frame_size=(int(src["width"]), int(src["height"])), frame_name=str(src.get("frame_name", "")),
+            face_index=int(data["face_index"]),
+            box=_array(det["box"], (4,)), detection_score=float(det["score"]),
+            keypoints=None if det["keypoints"] is None else _array(det["keypoints"], (-1, 2)),
+            landmarks=_array(lmk["points"], (68, 2)),
+            landmark_score=None if lmk["score"] is None else float(lmk["score"]),
+            matrix=_array(data["matrix"], (2, 3), np.float64),
+            size=int(data["size"]), coverage=float(data["coverage"]),
+            masks={k: _mask(v, int(data["size"])) for k, v in data["masks"].items()},
+            identity=None if data["identity"] is None
+            else np.frombuffer(base64.b64decode(data["identity"]), "<f4").astype(np.float32),
+            producers=tuple(Producer(**p) for p in data["producers"]),
+            faceswap_version=str(data["faceswap_version"]), schema=int(data["schema"]),
+        )
+    except FaceSetError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FaceSetError(f"{where}: invalid face record ({type(exc).__name__}: {exc})") from exc
+    return record
+
+
+def migrate(data: Any) -> dict[str, Any]:
+    """Bring a record dict up to SCHEMA_VERSION."""
+    if not isinstance(data, dict) or "schema" not in data:
+        raise ValueError("no schema version")
+    version = int(data["schema"])
+    if version > SCHEMA_VERSION:
+        raise FaceSetError(
+            f"face record schema {version} is newer than this faceswap understands "
+            f"({SCHEMA_VERSION}): upgrade faceswap"
+        )
+    while version < SCHEMA_VERSION:
+        if version not in MIGRATIONS:
+            raise ValueError(f"no migration from schema {version}")
+        data = MIGRATIONS[version](data)
+        version = int(data["schema"])
+    return data
+
+
+def _floats(array: np.ndarray) -> list:
+    return np.round(np.asarray(array, np.float64), 3).tolist()
+
+
+def _array(values: Any, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+    array = np.asarray(values, dtype=dtype)
+    if len(shape) != array.ndim or any(s not in (-1, a) for s, a in zip(shape, array.shape)):
+        raise ValueError(f"expected shape {shape}, got {array.shape}")
+    if not np.isfinite(array).all():
+        raise ValueError("non-finite values")
+    return array
+
+
+def _mask(text: str, size: int) -> np.ndarray:
+    mask = decode_image(base64.b64decode(text))
+    if mask.shape != (size, size):
+        raise ValueError(f"mask shape {mask.shape} does not match size {size}")
+    return mask

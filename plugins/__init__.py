@@ -1,0 +1,1 @@
+"""Built-in faceswap plugins, installed as ``faceswap_plugins``."""
