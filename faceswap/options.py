@@ -150,7 +150,7 @@ def _suggest(key: str, candidates: Iterable[str]) -> str:
 
 
 def _type_name(hint: Any) -> str:
-    return getattr(hint, "__name__", str(hint).replace("typing.", ""))
+    return getattr(hint, "__name__", str(hint).replace("typing.", "").replace("pathlib.", ""))
 
 
 def _coerce(raw: Any, hint: Any) -> Any:
