@@ -96,8 +96,12 @@ def _parse_fps(video_line: str) -> Fraction:
         return Fraction(0)
     text = match.group(1)
     value = float(text[:-1]) * 1000 if text.endswith("k") else float(text)
-    # ffmpeg prints 29.97 for 30000/1001; recover the NTSC-style fraction
-    return Fraction(value).limit_denominator(1001)
+    # ffmpeg prints 29.97 for 30000/1001: recover the NTSC-style fractions
+    for base in (24, 30, 48, 60, 120):
+        ntsc = Fraction(base * 1000, 1001)
+        if abs(value - float(ntsc)) < 0.006:
+            return ntsc
+    return Fraction(value).limit_denominator(1000)
 
 
 def _parse_rotation(stream_text: str) -> int:

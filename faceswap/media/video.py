@@ -92,7 +92,7 @@ class ImageFolderSource(FrameSource):
     def __init__(self, folder: Path) -> None:
         self.files = sorted(p for p in Path(folder).iterdir() if p.is_file() and is_image_file(p))
         if not self.files:
-            raise InputError(f"{folder} holds no image files ({', '.join(('.png', '.jpg', '...'))})")
+            raise InputError(f"{folder} is empty: it holds no image files (.png, .jpg, ...)")
         first = read_image(self.files[0])
         self.info = VideoInfo(Path(folder), first.shape[1], first.shape[0], Fraction(0),
                               len(self.files), 0.0, 0, False, "images")

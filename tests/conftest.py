@@ -1,0 +1,90 @@
+"""Shared fixtures: real media from ../shared/media, isolated workspaces and registries."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from faceswap.extract.plugins import ExtractChoice, ExtractPlugins, build_extract_plugins
+from faceswap.media.ffmpeg_tool import ffmpeg_exe
+from faceswap.media.image import read_image
+from faceswap.registry import Registry
+from faceswap.runtime.device import Device, resolve_device
+
+REPO = Path(__file__).resolve().parents[1]
+MEDIA = Path(os.environ.get("FACESWAP_TEST_MEDIA", REPO.parent / "shared" / "media"))
+VIDEO = MEDIA / "video"
+PHOTOS = MEDIA / "photos"
+GROUP = MEDIA / "group"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not VIDEO.is_dir():
+        raise pytest.UsageError(f"test media not found at {MEDIA}: set FACESWAP_TEST_MEDIA")
+
+
+@pytest.fixture(scope="session")
+def registry() -> Registry:
+    return Registry.discover()
+
+
+@pytest.fixture(scope="session")
+def cpu() -> Device:
+    return resolve_device("cpu")
+
+
+@pytest.fixture(scope="session")
+def insightface_plugins(registry: Registry, cpu: Device) -> ExtractPlugins:
+    return build_extract_plugins(registry, ExtractChoice(), {}, cpu)
+
+
+@pytest.fixture(scope="session")
+def mediapipe_plugins(registry: Registry, cpu: Device) -> ExtractPlugins:
+    choice = ExtractChoice("blazeface", "facemesh", ("hull",), None)
+    return build_extract_plugins(registry, choice, {}, cpu)
+
+
+@pytest.fixture(scope="session")
+def t1_image() -> np.ndarray:
+    """insightface's own test photo: six people, all faces visible."""
+    import insightface
+
+    return read_image(Path(insightface.__file__).parent / "data" / "images" / "t1.jpg")
+
+
+@pytest.fixture(scope="session")
+def talking_frames(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 25 frames of the AOC talking-head clip, as a short real video (with audio)."""
+    out = tmp_path_factory.mktemp("clips") / "aoc25.mp4"
+    cut(VIDEO / "aoc__hdtf_wda_000.mp4", out, start=0.0, frames=25)
+    return out
+
+
+def cut(source: Path, out: Path, start: float, frames: int, copy_audio: bool = True) -> Path:
+    """Re-encode ``frames`` frames of a real clip from ``start`` seconds (fast, small)."""
+    args = [ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", "-ss", f"{start}", "-i", str(source),
+            "-frames:v", str(frames), "-c:v", "libx264", "-preset", "ultrafast", "-crf", "18"]
+    args += ["-c:a", "aac", "-shortest"] if copy_audio else ["-an"]
+    subprocess.run([*args, str(out)], check=True)
+    return out
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    return tmp_path / "ws"
+
+
+@pytest.fixture
+def image_folder(tmp_path: Path):
+    """Make a folder holding copies of the given real photos."""
+    def make(*photos: Path) -> Path:
+        folder = tmp_path / "photos"
+        folder.mkdir(exist_ok=True)
+        for photo in photos:
+            shutil.copy(photo, folder / photo.name)
+        return folder
+    return make
