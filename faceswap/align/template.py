@@ -60,3 +60,8 @@ def recrop_matrix(size_from: int, coverage_from: float, size_to: int, coverage_t
     scale = (size_to / coverage_to) / (size_from / coverage_from)
     offset = size_to / 2 - scale * size_from / 2
     return np.array([[scale, 0.0, offset], [0.0, scale, offset]])
+
+
+def five_points(points: np.ndarray) -> np.ndarray:
+    """Eye centres (image-left first), nose tip and mouth corners of 68 iBUG points, ``(5, 2)`` float32."""
+    return np.stack([points[36:42].mean(0), points[42:48].mean(0), points[30], points[48], points[54]]).astype(np.float32)

@@ -44,15 +44,17 @@ from faceswap.media.video import open_source
               help="Identity similarity (cosine) a face needs to count as the --ref person.")
 @click.option("--size", "face_size", type=click.IntRange(64, 1024), default=256, show_default=True,
               help="Side in pixels of the stored aligned faces.")
-@click.option("--batch", "batch_size", type=click.IntRange(min=1), default=4, show_default=True,
-              help="Frames per network batch.")
+@click.option("--redetect", "redetect_every", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Run the face detector on every Nth frame and follow faces by their landmarks in "
+                   "between (1: detect on every frame). New faces are picked up at the next detection; "
+                   "a face that is lost triggers one at once.")
 @click.option("--fresh", is_flag=True, help="Delete an existing face set of that name and start over "
                                             "(default: resume it).")
 @click.pass_obj
 def extract_command(app: AppContext, source: Path, name: str | None, detector: str, landmarker: str,
                     maskers: tuple[str, ...], identity: str, overrides: tuple[str, ...],
                     model_root: Path | None, every: int, max_faces: int, min_size: int, ref: Path | None,
-                    ref_threshold: float, face_size: int, batch_size: int, fresh: bool) -> None:
+                    ref_threshold: float, face_size: int, redetect_every: int, fresh: bool) -> None:
     """Detect, align and mask every face of SOURCE (a video or a folder of images).
 
     Faces go to <workspace>/facesets/<name>/faces/ as PNGs with their metadata embedded.
@@ -75,14 +77,13 @@ def extract_command(app: AppContext, source: Path, name: str | None, detector: s
 
     plugins = build_extract_plugins(app.registry, choice, options, app.device())
     settings = ExtractSettings(every=every, max_faces=max_faces, min_size=min_size, face_size=face_size,
-                               ref_threshold=ref_threshold, ref_sha256=file_sha256(ref) if ref else "")
+                               redetect_every=redetect_every, ref_threshold=ref_threshold, ref_sha256=file_sha256(ref) if ref else "")
     reference = reference_from_photo(ref, plugins, ref_threshold) if ref else None
     total = len(range(0, source_info.frame_count, every))
     initial = min(len(range(0, done_before, every)), total)
     with tqdm(total=total, initial=initial, unit="frame", desc=f"extract {source.name}",
               dynamic_ncols=True) as bar:
-        summary = extract(source, faceset, plugins, settings, reference=reference,
-                          batch_size=batch_size, progress=bar)
+        summary = extract(source, faceset, plugins, settings, reference=reference, progress=bar)
     fps = summary.frames_read / summary.seconds if summary.seconds else 0.0
     resumed = f" (resumed at frame {summary.resumed_from})" if summary.resumed_from else ""
     click.echo(

@@ -1,7 +1,9 @@
 """frames -> detect -> landmarks -> align -> mask -> identity -> FaceSet.
 
 Decoding runs in a prefetch thread and PNG encoding + file writes in a writer
-thread, so the networks (batched here, in the calling thread) never wait on I/O.
+thread, so the networks (in the calling thread) never wait on I/O. The detector runs
+on the first frame of each window of ``redetect_every`` frames; faces are tracked by
+their landmarks in between (extract/tracking.py).
 The manifest's resume mark moves through the same writer queue, after the faces
 of the frames it covers, so a kill at any moment leaves a consistent face set.
 """
@@ -20,12 +22,13 @@ from faceswap.align.warp import align_face, points_to_face
 from faceswap.errors import NoFaceError
 from faceswap.extract.plugins import ExtractPlugins
 from faceswap.extract.reference import ReferenceFilter
+from faceswap.extract.tracking import FaceFinder, FoundFace
 from faceswap.faceset.schema import FaceRecord
 from faceswap.faceset.store import FaceSet, FaceSetManifest, file_sha256
 from faceswap.media.video import FrameSource, open_source
 from faceswap.runtime.concurrency import BackgroundWorker
 from faceswap.runtime.progress import NoProgress, Progress
-from faceswap.types import Detection, Frame, Landmarks
+from faceswap.types import AlignedFace, Frame
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class ExtractSettings:
     min_size: int = 32          # ignore faces whose box is smaller (pixels)
     face_size: int = 256        # side of the stored aligned face
     coverage: float = 2.2       # template units the stored crop shows (see align/template.py)
+    redetect_every: int = 5     # run the detector on every Nth used frame, track in between
     ref_threshold: float = 0.35  # identity cosine a face needs to match --ref
     ref_sha256: str = ""        # which --ref photo was used, if any
 
@@ -67,7 +71,6 @@ def extract(
     settings: ExtractSettings = ExtractSettings(),
     *,
     reference: ReferenceFilter | None = None,
-    batch_size: int = 4,
     progress: Progress | None = None,
 ) -> ExtractSummary:
     """Extract every face of ``source_path`` into ``faceset``, resuming a killed run."""
@@ -77,10 +80,15 @@ def extract(
     manifest = faceset.start(_manifest(source, settings, plugins))
     resumed_from = manifest.frames_done
     counters = _Counters()
+    finder = FaceFinder(plugins, settings.min_size, settings.max_faces)
     writer: BackgroundWorker = BackgroundWorker(lambda job: job(), depth=64)
+    # A window starts with a detection and is the unit of the resume mark, so a resumed
+    # run makes exactly the faces an uninterrupted one would.
+    window = max(1, settings.redetect_every)
     try:
-        for batch in _batches(source.frames(start=manifest.frames_done, every=settings.every), batch_size):
-            faces = _process(batch, plugins, settings, reference, source.info.path.name)
+        for batch in _batches(source.frames(start=manifest.frames_done, every=settings.every), window):
+            finder.reset()
+            faces = _process(batch, finder, plugins, settings, reference, source.info.path.name)
             for face_image, record in faces:
                 writer.submit(lambda img=face_image, rec=record: faceset.write_face(img, rec))
             done = batch[-1].index + 1
@@ -106,50 +114,37 @@ def extract(
 
 
 def _process(
-    batch: list[Frame], plugins: ExtractPlugins, settings: ExtractSettings,
+    batch: list[Frame], finder: FaceFinder, plugins: ExtractPlugins, settings: ExtractSettings,
     reference: ReferenceFilter | None, source_name: str,
 ) -> list[tuple[np.ndarray, FaceRecord]]:
-    images = [frame.image for frame in batch]
-    detections = [_select(dets, settings) for dets in plugins.detector.detect(images)]
-    landmarks = plugins.landmarker.landmarks(images, detections)
-    flat = [(f, d, lm) for f, dets, lms in zip(batch, detections, landmarks) for d, lm in zip(dets, lms)]
-    if not flat:
-        return []
-    identities = plugins.identity.embed([f.image for f, _, _ in flat], [lm for _, _, lm in flat]) \
-        if plugins.identity is not None else [None] * len(flat)
+    found = [(frame, face) for frame in batch for face in finder.find(frame.image)]
     if reference is not None:
-        keep = reference.matches(identities)
-        flat = [item for item, ok in zip(flat, keep) if ok]
-        identities = [v for v, ok in zip(identities, keep) if ok]
-        if not flat:
-            return []
-    aligned = [align_face(f.image, lm, settings.face_size, settings.coverage) for f, _, lm in flat]
-    face_points = np.stack([points_to_face(lm.points, a.matrix) for (_, _, lm), a in zip(flat, aligned)])
+        keep = reference.matches([face.identity for _, face in found])
+        found = [item for item, ok in zip(found, keep) if ok]
+    if not found:
+        return []
+    aligned = [align_face(frame.image, face.landmarks, settings.face_size, settings.coverage)
+               for frame, face in found]
+    face_points = np.stack([points_to_face(face.landmarks.points, a.matrix) for (_, face), a in zip(found, aligned)])
     masks = plugins.mask(np.stack([a.image for a in aligned]), face_points)
     results, face_index = [], {}
-    for (frame, det, lm), face, mask_set, identity in zip(flat, aligned, masks, identities):
+    for (frame, face), crop, mask_set in zip(found, aligned, masks):
         index = face_index[frame.index] = face_index.get(frame.index, -1) + 1
-        record = _record(frame, det, lm, face, mask_set, identity, index, plugins, source_name)
-        results.append((face.image, record))
+        results.append((crop.image, _record(frame, face, crop, mask_set, index, plugins, source_name)))
     return results
 
 
-def _select(detections: list[Detection], settings: ExtractSettings) -> list[Detection]:
-    """Drop small faces; keep the ``max_faces`` largest."""
-    kept = sorted((d for d in detections if d.size >= settings.min_size), key=lambda d: -d.size)
-    return kept[: settings.max_faces] if settings.max_faces > 0 else kept
-
-
-def _record(frame: Frame, det: Detection, lm: Landmarks, face, masks: dict[str, np.ndarray],
-            identity: np.ndarray | None, face_index: int, plugins: ExtractPlugins, source_name: str) -> FaceRecord:
+def _record(frame: Frame, face: FoundFace, crop: AlignedFace, masks: dict[str, np.ndarray],
+            face_index: int, plugins: ExtractPlugins, source_name: str) -> FaceRecord:
     height, width = frame.image.shape[:2]
+    det, lm = face.detection, face.landmarks
     return FaceRecord(
         source=source_name, frame_index=frame.index, pts=frame.pts, frame_size=(width, height),
         frame_name=frame.name, face_index=face_index, box=det.box, detection_score=det.score,
-        keypoints=det.keypoints, landmarks=lm.points, landmark_score=lm.score, matrix=face.matrix,
-        size=face.size, coverage=face.coverage,
+        keypoints=det.keypoints, landmarks=lm.points, landmark_score=lm.score, matrix=crop.matrix,
+        size=crop.size, coverage=crop.coverage,
         masks={name: np.round(m * 255).astype(np.uint8) for name, m in masks.items()},
-        identity=identity, producers=plugins.producers,
+        identity=face.identity, producers=plugins.producers,
     )
 
 

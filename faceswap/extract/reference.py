@@ -9,6 +9,7 @@ import numpy as np
 
 from faceswap.errors import InputError, NoFaceError
 from faceswap.extract.plugins import ExtractPlugins
+from faceswap.extract.tracking import FaceFinder
 from faceswap.media.image import read_image
 
 
@@ -30,10 +31,7 @@ def reference_from_photo(path: Path, plugins: ExtractPlugins, threshold: float) 
     """Embed the largest face of the photo at ``path``."""
     if plugins.identity is None:
         raise InputError("--ref needs an identity plugin; do not combine it with --identity none")
-    image = read_image(path)
-    detections = plugins.detector.detect([image])[0]
-    if not detections:
+    faces = FaceFinder(plugins, min_size=1, max_faces=1).find(read_image(path))
+    if not faces:
         raise NoFaceError(f"no face found in the --ref photo {path}")
-    largest = max(detections, key=lambda d: d.size)
-    landmarks = plugins.landmarker.landmarks([image], [[largest]])[0][0]
-    return ReferenceFilter(plugins.identity.embed([image], [landmarks])[0], threshold)
+    return ReferenceFilter(faces[0].identity, threshold)

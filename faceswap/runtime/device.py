@@ -68,6 +68,8 @@ def ort_session(model_path: str, device: Device) -> Any:
     if device.threads:
         opts.intra_op_num_threads = device.threads
     opts.log_severity_level = 3     # the CUDA fallback is reported by check_session instead
+    # Spinning worker threads would steal the cores that decoding and PNG writing run on.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(model_path, sess_options=opts, providers=device.ort_providers)
     check_session(session, device)
     return session

@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from faceswap.align.template import five_points
 from faceswap.align.umeyama import umeyama
 from faceswap.plugin_api import API_VERSION, Identity, Landmarks, option
 from faceswap.runtime.device import ort_session
@@ -28,11 +29,6 @@ ARCFACE_MBF = WeightFile(
 ARCFACE_5 = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
                       [41.5493, 92.3655], [70.7299, 92.2041]])
 SIZE = 112
-
-
-def five_points(points68: np.ndarray) -> np.ndarray:
-    """Eye centres, nose tip and mouth corners from 68 iBUG points, image-left first."""
-    return np.stack([points68[36:42].mean(0), points68[42:48].mean(0), points68[30], points68[48], points68[54]])
 
 
 class ArcFaceIdentity(Identity):

@@ -74,7 +74,7 @@ class InsightFace106Landmarker(Landmarker):
             for det in dets:
                 inverse = cv2.invertAffineTransform(matrices[k])
                 frame_pts = points[k] @ inverse[:, :2].T + inverse[:, 2]
-                row.append(Landmarks(frame_pts[TO_68].astype(np.float32), det.score))
+                row.append(Landmarks(frame_pts[TO_68].astype(np.float32), None))   # the model gives no confidence
                 k += 1
             result.append(row)
         return result

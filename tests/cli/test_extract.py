@@ -49,10 +49,10 @@ def test_deleting_a_face_file_drops_that_face(workspace, talking_frames):
 
 def test_kill_and_resume_gives_the_same_face_set(tmp_path, talking_frames):
     clean, killed = tmp_path / "clean", tmp_path / "killed"
-    assert run(clean, "extract", str(talking_frames), "--batch", "2").exit_code == 0
+    assert run(clean, "extract", str(talking_frames), "--redetect", "2").exit_code == 0
     manifest = killed / "facesets" / "aoc25" / "faceset.json"
     cmd = [sys.executable, "-m", "faceswap", "--workspace", str(killed), "--device", "cpu",
-           "extract", str(talking_frames), "--batch", "2"]
+           "extract", str(talking_frames), "--redetect", "2"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline:       # kill -9 once a few frames are safely on disk
@@ -63,7 +63,7 @@ def test_kill_and_resume_gives_the_same_face_set(tmp_path, talking_frames):
     proc.wait()
     done = json.loads(manifest.read_text())["frames_done"]
     assert 6 <= done < 25, "the kill should land mid-run"
-    resumed = run(killed, "extract", str(talking_frames), "--batch", "2")
+    resumed = run(killed, "extract", str(talking_frames), "--redetect", "2")
     assert resumed.exit_code == 0, resumed.output
     assert f"resumed at frame {done}" in resumed.output
     a = FaceSet(clean / "facesets" / "aoc25")
