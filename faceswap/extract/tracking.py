@@ -17,20 +17,22 @@ from faceswap.align.umeyama import apply
 from faceswap.extract.plugins import ExtractPlugins
 from faceswap.types import Detection, Landmarks
 
-# Where a detector's box sits around a face, in template units (measured: the mean
-# SCRFD box of 163 faces from six clips, made symmetric).
-TEMPLATE_BOX = np.array([[-0.585, -0.91], [0.585, -0.91], [0.585, 0.74], [-0.585, 0.74]])
 MAX_SCALE_CHANGE = 0.25      # relative change of face size between two frames
 MAX_SHIFT = 0.35             # centre movement between two frames, in face widths
 
 
 @dataclass(frozen=True)
 class FoundFace:
-    """A face in one frame: where it is, its landmarks and its identity."""
+    """A face in one frame: where it is, its landmarks and its identity.
+
+    ``box_corners`` is the detector's box in template units (4 corners), so a tracked
+    box keeps the size and placement the detector in use gives, whichever it is.
+    """
 
     detection: Detection
     landmarks: Landmarks
     identity: np.ndarray | None
+    box_corners: np.ndarray
 
 
 class FaceFinder:
@@ -62,12 +64,13 @@ class FaceFinder:
         landmarks = self.plugins.landmarker.landmarks([image], [detections])[0]
         identities = (self.plugins.identity.embed([image] * len(landmarks), landmarks)
                       if self.plugins.identity is not None else [None] * len(landmarks))
-        return [FoundFace(d, lm, i) for d, lm, i in zip(detections, landmarks, identities)]
+        return [FoundFace(d, lm, i, _box_in_template(d.box, lm.points))
+                for d, lm, i in zip(detections, landmarks, identities)]
 
     def _follow(self, image: np.ndarray) -> list[FoundFace] | None:
         """Landmarks in boxes predicted from the previous frame; None when a track is lost."""
         height, width = image.shape[:2]
-        boxes = [box_from_landmarks(t.landmarks.points) for t in self.tracks]
+        boxes = [box_from_landmarks(t.landmarks.points, t.box_corners) for t in self.tracks]
         predicted = [Detection(box, t.detection.score, five_points(t.landmarks.points))
                      for box, t in zip(boxes, self.tracks)]
         landmarks = self.plugins.landmarker.landmarks([image], [predicted])[0]
@@ -77,7 +80,7 @@ class FaceFinder:
                 return None
             if lm.score is not None and lm.score < 0.5:     # the landmarker sees no face there
                 return None
-            followed.append(FoundFace(det, lm, track.identity))
+            followed.append(FoundFace(det, lm, track.identity, track.box_corners))
         return followed
 
 
@@ -87,12 +90,19 @@ def select_faces(detections: list[Detection], min_size: int, max_faces: int) -> 
     return kept[:max_faces] if max_faces > 0 else kept
 
 
-def box_from_landmarks(points: np.ndarray) -> np.ndarray:
-    """``(4,)`` float32 axis-aligned box a detector would give for these 68 points."""
+def box_from_landmarks(points: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """``(4,)`` float32 frame box around ``corners`` (template units) placed by these 68 points."""
     to_template = face_matrix(points, size=1, coverage=1.0)
     to_frame = np.linalg.inv(np.vstack([to_template, [0, 0, 1]]))[:2]
-    corners = apply(to_frame, TEMPLATE_BOX + 0.5)
-    return np.concatenate([corners.min(0), corners.max(0)]).astype(np.float32)
+    frame_corners = apply(to_frame, corners)
+    return np.concatenate([frame_corners.min(0), frame_corners.max(0)]).astype(np.float32)
+
+
+def _box_in_template(box: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The 4 corners of a frame box in the template units of the face with these points."""
+    x0, y0, x1, y1 = box
+    corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
+    return apply(face_matrix(points, size=1, coverage=1.0), corners)
 
 
 def _consistent(before: np.ndarray, after: np.ndarray, width: int, height: int) -> bool:
