@@ -91,7 +91,7 @@ def build_options(options_cls: type, values: Mapping[str, Any], owner: str) -> A
     kwargs: dict[str, Any] = {}
     for key, raw in values.items():
         if key not in fields:
-            problems.append(f"unknown option '{key}' for {owner}{_suggest(key, fields)}")
+            problems.append(f"unknown option '{key}' for {owner}{suggest(key, fields)}")
             continue
         try:
             value = _coerce(raw, hints[key])
@@ -125,7 +125,7 @@ def parse_overrides(pairs: Iterable[str], kinds: Iterable[str]) -> dict[str, dic
         if not sep or not dot or not name:
             problems.append(f"'{pair}' is not KIND.KEY=VALUE (e.g. detector.threshold=0.6)")
         elif kind not in kinds:
-            problems.append(f"'{pair}': unknown plugin kind '{kind}'{_suggest(kind, kinds)}")
+            problems.append(f"'{pair}': unknown plugin kind '{kind}'{suggest(kind, kinds)}")
         else:
             result.setdefault(kind, {})[name] = value.strip()
     if problems:
@@ -144,7 +144,7 @@ def load_toml_defaults(path: Path) -> dict[str, dict[str, dict[str, Any]]]:
     return {k: v for k, v in data.items() if isinstance(v, dict)}
 
 
-def _suggest(key: str, candidates: Iterable[str]) -> str:
+def suggest(key: str, candidates: Iterable[str]) -> str:
     close = difflib.get_close_matches(key, list(candidates), n=3, cutoff=0.5)
     return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
 
@@ -191,7 +191,7 @@ def _check_bounds(value: Any, spec: OptionSpec | None) -> None:
         return
     if spec.choices is not None and value not in spec.choices:
         allowed = ", ".join(str(c) for c in spec.choices)
-        raise ValueError(f"'{value}' is not one of: {allowed}{_suggest(str(value), map(str, spec.choices))}")
+        raise ValueError(f"'{value}' is not one of: {allowed}{suggest(str(value), map(str, spec.choices))}")
     if spec.min is not None and value < spec.min:
         raise ValueError(f"{value} is below the minimum {spec.min}")
     if spec.max is not None and value > spec.max:

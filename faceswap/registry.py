@@ -8,7 +8,6 @@ around, never a module global, so tests build isolated ones.
 """
 from __future__ import annotations
 
-import difflib
 import hashlib
 import importlib
 import importlib.metadata
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from faceswap.errors import PluginError
-from faceswap.options import build_options, check_options_class
+from faceswap.options import build_options, check_options_class, suggest
 from faceswap.plugin_api import API_VERSION, KINDS, Plugin
 
 BUILTIN_DIST = "faceswap"
@@ -83,12 +82,12 @@ class Registry:
         if key in self._loaded:
             return self._loaded[key]
         if kind not in KINDS:
-            raise PluginError(f"unknown plugin kind '{kind}'{_suggest(kind, KINDS)}")
+            raise PluginError(f"unknown plugin kind '{kind}'{suggest(kind, KINDS)}")
         sources = self._sources.get(key)
         if not sources:
             known = self.names(kind)
             listing = ", ".join(known) if known else "none installed"
-            raise PluginError(f"unknown {kind} '{name}'{_suggest(name, known)}; available: {listing}")
+            raise PluginError(f"unknown {kind} '{name}'{suggest(name, known)}; available: {listing}")
         if len(sources) > 1:
             origins = " and ".join(s.origin for s in sources)
             raise PluginError(f"{kind} '{name}' is defined twice, by {origins}: remove or rename one")
@@ -195,11 +194,6 @@ def _plugin_kind(obj: Any) -> str | None:
     if model_api is not None and issubclass(obj, model_api.FaceModel) and obj is not model_api.FaceModel:
         return "model"
     return None
-
-
-def _suggest(key: str, candidates: Iterable[str]) -> str:
-    close = difflib.get_close_matches(key, list(candidates), n=3, cutoff=0.5)
-    return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
 
 
 def _one_line(exc: BaseException) -> str:

@@ -7,13 +7,13 @@ packages do heavy work at import). Files from a package must match their digest.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from faceswap.errors import ModelError
+from faceswap.hashing import file_sha256
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,4 @@ def _from_user_folder(weight: WeightFile, root: Path) -> Path:
 @lru_cache(maxsize=64)
 def _sha256(path: str, size: int, mtime_ns: int) -> str:
     """Digest of a file, cached while its size and mtime stay the same."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_sha256(Path(path))

@@ -12,7 +12,8 @@ from faceswap.errors import InputError
 from faceswap.extract.pipeline import ExtractSettings, extract
 from faceswap.extract.plugins import ExtractChoice, build_extract_plugins
 from faceswap.extract.reference import reference_from_photo
-from faceswap.faceset.store import FaceSet, file_sha256
+from faceswap.faceset.store import FaceSet
+from faceswap.hashing import file_sha256
 from faceswap.media.video import open_source
 
 

@@ -24,7 +24,8 @@ from faceswap.extract.plugins import ExtractPlugins
 from faceswap.extract.reference import ReferenceFilter
 from faceswap.extract.tracking import FaceFinder, FoundFace
 from faceswap.faceset.schema import FaceRecord
-from faceswap.faceset.store import FaceSet, FaceSetManifest, file_sha256
+from faceswap.faceset.store import FaceSet, FaceSetManifest
+from faceswap.hashing import file_sha256
 from faceswap.media.video import FrameSource, open_source
 from faceswap.runtime.concurrency import BackgroundWorker
 from faceswap.runtime.progress import NoProgress, Progress

@@ -5,7 +5,6 @@ leaves whole files only, and a deleted face file is simply not used any more.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -158,14 +157,6 @@ def face_file_name(frame_index: int, face_index: int) -> str:
 def frame_of(path: Path) -> int:
     match = FACE_NAME.match(path.name)
     return int(match.group(1)) if match else -1
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _check_same_job(previous: FaceSetManifest, current: FaceSetManifest, folder: Path) -> None:

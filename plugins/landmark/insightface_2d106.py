@@ -68,15 +68,15 @@ class InsightFace106Landmarker(Landmarker):
         blob = np.stack(crops).astype(np.float32).transpose(0, 3, 1, 2)
         pred = self._session.run(None, {self._input: blob})[0].reshape(len(crops), -1, 2)
         points = (pred + 1.0) * (INPUT_SIZE / 2)
-        result, k = [], 0
+        flat = []
+        for crop_points, matrix in zip(points, matrices):
+            inverse = cv2.invertAffineTransform(matrix)
+            frame_pts = crop_points @ inverse[:, :2].T + inverse[:, 2]
+            flat.append(Landmarks(frame_pts[TO_68].astype(np.float32), None))   # the model gives no confidence
+        result, start = [], 0
         for dets in detections:
-            row = []
-            for det in dets:
-                inverse = cv2.invertAffineTransform(matrices[k])
-                frame_pts = points[k] @ inverse[:, :2].T + inverse[:, 2]
-                row.append(Landmarks(frame_pts[TO_68].astype(np.float32), None))   # the model gives no confidence
-                k += 1
-            result.append(row)
+            result.append(flat[start:start + len(dets)])
+            start += len(dets)
         return result
 
 
