@@ -22,7 +22,7 @@ class VideoInfo:
     fps: Fraction       # frames per second; 0 for an image folder
     frame_count: int
     duration: float     # seconds
-    rotation: int       # degrees the decoder applies (0, 90, 180, 270)
+    rotation: int       # degrees clockwise the decoder turns frames to display them (0, 90, 180, 270)
     has_audio: bool
     codec: str = ""
 

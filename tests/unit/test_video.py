@@ -90,3 +90,16 @@ def test_aborted_writer_leaves_nothing(tmp_path):
             writer.write(np.zeros((64, 64, 3), np.uint8))
             raise RuntimeError("killed")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_rotated_video_is_probed_and_decoded_upright(tmp_path):
+    import subprocess
+    from faceswap.media.ffmpeg_tool import ffmpeg_exe
+
+    rotated = tmp_path / "rotated.mp4"     # a phone-style file: pixels stored sideways plus a display matrix
+    subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-display_rotation", "90", "-i",
+                    str(VIDEO / "obama__weekly_address.mp4"), "-c", "copy", "-t", "1", str(rotated)], check=True)
+    info = probe(rotated)
+    assert (info.width, info.height, info.rotation) == (388, 512, 270)
+    frame = next(open_source(rotated).frames())
+    assert frame.image.shape == (512, 388, 3)
