@@ -75,7 +75,7 @@ def extract(
     progress: Progress | None = None,
 ) -> ExtractSummary:
     """Extract every face of ``source_path`` into ``faceset``, resuming a killed run."""
-    progress = progress or NoProgress()
+    progress = progress if progress is not None else NoProgress()
     started = time.perf_counter()
     source = open_source(source_path)
     manifest = faceset.start(_manifest(source, settings, plugins))

@@ -1,0 +1,74 @@
+"""``faceswap train``: thin: parse options, call the library, report."""
+from __future__ import annotations
+
+import click
+from tqdm import tqdm
+
+from faceswap.cli.context import AppContext
+from faceswap.options import parse_overrides
+from faceswap.train.loop import TrainSettings
+from faceswap.train.session import TrainRequest, run_training
+
+TRAIN_KINDS = ("model", "loss", "sample")
+
+
+@click.command("train")
+@click.option("--model", "plugin", default="sae", show_default=True, help="Model plugin to train (see 'faceswap plugins').")
+@click.option("--name", help="Model folder in <workspace>/models/ [default: the model plugin's name]. "
+                             "An existing model resumes where it stopped.")
+@click.option("--src", multiple=True, default=("src",), show_default=True,
+              help="Face set(s) of the source person, whose face is put in; repeat for several.")
+@click.option("--dst", multiple=True, default=("dst",), show_default=True,
+              help="Face set(s) of the destination person, whose face is replaced; repeat for several.")
+@click.option("--preset", help="Named option set of the model for a new model, e.g. 'quick' (CPU) or 'full' (GPU).")
+@click.option("-O", "--option", "overrides", multiple=True, metavar="KIND.KEY=VALUE",
+              help="Model, loss or sample option, e.g. -O model.ae_dims=256, -O loss.lpips_weight=0.5, "
+                   "-O sample.flip=false; repeatable. 'faceswap plugins show model sae' lists model options.")
+@click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True, help="Faces per identity per step.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=5e-5, show_default=True,
+              help="AdamW learning rate.")
+@click.option("--lr-schedule", type=click.Choice(["constant", "cosine"]), default="constant", show_default=True,
+              help="cosine: warm up, then decay towards 10% at --iters.")
+@click.option("--clip-grad", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Clip the gradient norm to this (0: no clipping).")
+@click.option("--iters", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Stop when the model has trained this many iterations in total (0: no limit).")
+@click.option("--minutes", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Stop after this many minutes (0: no limit). Ctrl-C also stops, after saving.")
+@click.option("--preview-every", type=click.IntRange(min=0), default=100, show_default=True,
+              help="Write a preview grid to models/<name>/previews/ every N iterations (0: only at the end).")
+@click.option("--save-minutes", type=click.FloatRange(min=0), default=10.0, show_default=True,
+              help="Save a checkpoint every N minutes (and always when training stops).")
+@click.option("--backups", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Keep this many earlier checkpoints in models/<name>/backups/.")
+@click.option("--workers", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Processes preparing training samples (0: in the training process).")
+@click.option("--seed", type=int, help="Random seed of a new model (default: random; stored for resume).")
+@click.option("--no-amp", is_flag=True, help="Train in full precision on CUDA (mixed precision is the default there).")
+@click.pass_obj
+def train_command(app: AppContext, plugin: str, name: str | None, src: tuple[str, ...], dst: tuple[str, ...],
+                  preset: str | None, overrides: tuple[str, ...], batch: int, lr: float, lr_schedule: str,
+                  clip_grad: float, iters: int, minutes: float, preview_every: int, save_minutes: float,
+                  backups: int, workers: int, seed: int | None, no_amp: bool) -> None:
+    """Train a face model on two face sets (default: 'src' and 'dst').
+
+    Learns to rebuild both people's faces with one shared encoder, so that merge can
+    decode the destination's faces as the source person. Runs until --iters, --minutes
+    or Ctrl-C; run it again to resume.
+    """
+    options = parse_overrides(overrides, TRAIN_KINDS)
+    toml_model = app.plugin_options({"model": [plugin]}, ())["model"][plugin]
+    request = TrainRequest(
+        plugin=plugin, name=name, src=src, dst=dst, preset=preset,
+        model_options={**toml_model, **options.get("model", {})},
+        loss_options=options.get("loss", {}), sample_options=options.get("sample", {}),
+        settings=TrainSettings(batch=batch, lr=lr, lr_schedule=lr_schedule, clip_grad=clip_grad, iters=iters,
+                               minutes=minutes, amp=not no_amp),
+        seed=seed, preview_every=preview_every, save_minutes=save_minutes, backups=backups, workers=workers,
+    )
+    app.workspace.ensure(app.workspace.models)
+    with tqdm(unit="it", desc=f"train {name or plugin}", dynamic_ncols=True) as bar:
+        summary = run_training(request, app.workspace, app.registry, app.device(), progress=bar)
+    losses = ", ".join(f"{k} {v:.4f}" for k, v in summary.last_losses.items() if k != "iteration")
+    click.echo(f"trained iterations {summary.start_iteration}..{summary.iteration} (stopped: {summary.stop_reason}); "
+               f"saved to {summary.folder}" + (f"; last losses: {losses}" if losses else ""))

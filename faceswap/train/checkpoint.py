@@ -1,0 +1,182 @@
+"""Checkpoints: safetensors weights + JSON, written atomically, verified on load.
+
+Layout of ``models/<name>/``:
+  model.json              plugin, version, API, options, face sets: what the weights are
+  weights.safetensors     model tensors only
+  optimizer.safetensors   optimiser tensors (flattened keys) and the torch RNG state
+  trainer.json            counters, optimiser hyper-parameters, loss tail, and the sha256 of
+                          both tensor files; written last, so it vouches for a complete set
+  backups/iter_NNNNNNN/   the last K complete sets
+
+No pickle anywhere: a checkpoint someone hands you can't run code.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load, save
+
+from faceswap.atomic import write_atomic, write_json_atomic
+from faceswap.errors import ModelError
+from faceswap.hashing import file_sha256
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+FILES = ("model.json", "weights.safetensors", "optimizer.safetensors", "trainer.json")
+
+
+@dataclass
+class TrainerState:
+    """Counters that make a resumed run continue exactly."""
+
+    iteration: int = 0
+    seed: int = 0
+    seconds: float = 0.0
+    losses: list[dict[str, float]] = field(default_factory=list)   # recent history
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """What ``load_checkpoint`` returns."""
+
+    model_info: dict[str, Any]
+    weights: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    rng: torch.Tensor | None
+    state: TrainerState
+    folder: Path
+
+
+def save_checkpoint(folder: Path, model_info: Mapping[str, Any], model: torch.nn.Module,
+                    optimizer: torch.optim.Optimizer, state: TrainerState, backups: int = 3) -> None:
+    """Write a complete checkpoint; the previous one becomes a backup first."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if (folder / "trainer.json").exists() and backups > 0:
+        _rotate_backups(folder, backups)
+    weights = {k: v.detach().to("cpu").contiguous() for k, v in _unwrap(model).state_dict().items()}
+    opt_tensors, opt_meta = _flatten_optimizer(optimizer.state_dict())
+    opt_tensors["rng.torch"] = torch.get_rng_state()
+    weights_bytes, opt_bytes = save(weights), save(opt_tensors)
+    write_json_atomic(folder / "model.json", {"format": FORMAT, **model_info})
+    write_atomic(folder / "weights.safetensors", weights_bytes)
+    write_atomic(folder / "optimizer.safetensors", opt_bytes)
+    write_json_atomic(folder / "trainer.json", {
+        "format": FORMAT, "iteration": state.iteration, "seed": state.seed, "seconds": state.seconds,
+        "losses": state.losses[-200:], "optimizer": opt_meta,
+        "sha256": {"weights.safetensors": _sha(weights_bytes), "optimizer.safetensors": _sha(opt_bytes)},
+    })
+
+
+def load_checkpoint(folder: Path) -> Checkpoint:
+    """Load and verify ``folder``; fall back to the newest intact backup with a warning."""
+    problem = _verify(folder)
+    if problem is None:
+        return _read(folder)
+    for backup in sorted((folder / "backups").glob("iter_*"), reverse=True):
+        if _verify(backup) is None:
+            log.warning("%s; resuming from backup %s", problem, backup.name)
+            return _read(backup)
+    raise ModelError(f"{problem}, and no intact backup: start a new model with --name, or restore the files")
+
+
+def has_checkpoint(folder: Path) -> bool:
+    return (folder / "model.json").is_file()
+
+
+def read_model_info(folder: Path) -> dict[str, Any]:
+    """model.json of a model folder; ModelError if it is not one."""
+    try:
+        info = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"no model at {folder} (train one with faceswap train)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{folder / 'model.json'} is not valid JSON ({exc})") from exc
+    if not isinstance(info, dict) or "plugin" not in info:
+        raise ModelError(f"{folder / 'model.json'} is not a faceswap model description")
+    return info
+
+
+def _verify(folder: Path) -> str | None:
+    """None when the set is complete and untampered, else why not."""
+    trainer = folder / "trainer.json"
+    try:
+        meta = json.loads(trainer.read_text(encoding="utf-8"))
+        digests = meta["sha256"]
+    except FileNotFoundError:
+        return f"{trainer} is missing (the checkpoint was never completed)"
+    except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError):
+        return f"{trainer} is unreadable"
+    for name, digest in digests.items():
+        path = folder / name
+        if not path.is_file():
+            return f"{path} is missing"
+        if file_sha256(path) != digest:
+            return f"{path} does not match its recorded sha256 (tampered or half-written)"
+    return None
+
+
+def _read(folder: Path) -> Checkpoint:
+    meta = json.loads((folder / "trainer.json").read_text(encoding="utf-8"))
+    info = read_model_info(folder)
+    weights = load((folder / "weights.safetensors").read_bytes())
+    opt_tensors = load((folder / "optimizer.safetensors").read_bytes())
+    rng = opt_tensors.pop("rng.torch", None)
+    optimizer = _unflatten_optimizer(opt_tensors, meta["optimizer"])
+    state = TrainerState(meta["iteration"], meta["seed"], meta.get("seconds", 0.0), meta.get("losses", []))
+    return Checkpoint(info, weights, optimizer, rng, state, folder)
+
+
+def _rotate_backups(folder: Path, keep: int) -> None:
+    meta = json.loads((folder / "trainer.json").read_text(encoding="utf-8"))
+    target = folder / "backups" / f"iter_{meta['iteration']:07d}"
+    if not target.exists():
+        tmp = target.with_name(target.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        for name in FILES:
+            if (folder / name).exists():
+                shutil.copy2(folder / name, tmp / name)
+        tmp.rename(target)      # a backup appears whole or not at all
+    for old in sorted((folder / "backups").glob("iter_???????"))[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _flatten_optimizer(state_dict: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Tensors to 'state.<param>.<key>' entries; everything else to JSON."""
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for index, entry in state_dict["state"].items():
+        for key, value in entry.items():
+            if torch.is_tensor(value):
+                tensors[f"state.{index}.{key}"] = value.detach().to("cpu").contiguous()
+            else:
+                scalars.setdefault(str(index), {})[key] = value
+    return tensors, {"param_groups": state_dict["param_groups"], "scalars": scalars}
+
+
+def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
+    state: dict[int, dict[str, Any]] = {}
+    for name, value in tensors.items():
+        _, index, key = name.split(".", 2)
+        state.setdefault(int(index), {})[key] = value
+    for index, entry in meta.get("scalars", {}).items():
+        state.setdefault(int(index), {}).update(entry)
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    return getattr(model, "module", model)      # DistributedDataParallel wraps the model
+
+
+def _sha(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()

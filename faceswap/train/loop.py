@@ -1,0 +1,118 @@
+"""The training loop, readable top to bottom; side jobs (progress, previews, saving) are hooks."""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from faceswap.train.checkpoint import TrainerState
+from faceswap.train.step import to_device
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How long and how fast to train (not saved as part of the model)."""
+
+    batch: int = 8
+    lr: float = 5e-5
+    lr_schedule: str = "constant"     # or "cosine": warm-up then cosine decay to 10% at `iters`
+    warmup: int = 100
+    clip_grad: float = 1.0            # 0 = no clipping
+    iters: int = 0                    # stop when the model has trained this many iterations (0: no limit)
+    minutes: float = 0.0              # stop after this many minutes of this run (0: no limit)
+    amp: bool = True                  # mixed precision on CUDA (ignored on CPU)
+
+
+@dataclass
+class TrainingRun:
+    """Everything the loop and its hooks share."""
+
+    model: nn.Module                   # the FaceModel (unwrapped)
+    step_module: nn.Module             # AutoencoderStep, maybe wrapped in DistributedDataParallel
+    optimizer: torch.optim.Optimizer
+    batches: Iterator[Any]
+    state: TrainerState
+    settings: TrainSettings
+    device: torch.device
+    is_main: bool = True
+    stop_reason: str = ""
+
+
+class Hook:
+    """Override what you need; every method gets the run."""
+
+    def on_start(self, run: TrainingRun) -> None: ...
+
+    def after_step(self, run: TrainingRun, losses: dict[str, float]) -> None: ...
+
+    def on_stop(self, run: TrainingRun) -> None: ...
+
+
+def train(run: TrainingRun, hooks: Iterable[Hook]) -> str:
+    """Train until the iteration target, the time limit or Ctrl-C; returns why it stopped."""
+    hooks = list(hooks)
+    scaler = torch.amp.GradScaler("cuda", enabled=run.settings.amp and run.device.type == "cuda")
+    started = time.monotonic()
+    for hook in hooks:
+        hook.on_start(run)
+    try:
+        while not (reason := _should_stop(run, started)):
+            step_started = time.monotonic()
+            batch = to_device(next(run.batches), run.device)
+            losses = _step(run, batch, scaler)
+            run.state.iteration += 1
+            run.state.seconds += time.monotonic() - step_started
+            for hook in hooks:
+                hook.after_step(run, losses)
+        run.stop_reason = reason
+    except KeyboardInterrupt:
+        run.stop_reason = "interrupted"
+    finally:
+        for hook in hooks:          # the checkpoint hook saves here, Ctrl-C included
+            hook.on_stop(run)
+    return run.stop_reason
+
+
+def _step(run: TrainingRun, batch: Any, scaler: torch.amp.GradScaler) -> dict[str, float]:
+    settings = run.settings
+    for group in run.optimizer.param_groups:
+        group["lr"] = learning_rate(settings, run.state.iteration)
+    run.step_module.train()
+    with torch.autocast(run.device.type, enabled=scaler.is_enabled()):
+        terms = run.step_module(batch, run.state.iteration)
+    loss = sum(terms.values())
+    run.optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    if settings.clip_grad > 0:
+        scaler.unscale_(run.optimizer)
+        torch.nn.utils.clip_grad_norm_(run.model.parameters(), settings.clip_grad)
+    scaler.step(run.optimizer)
+    scaler.update()
+    losses = {name: float(value.detach()) for name, value in terms.items()}
+    losses["total"] = float(loss.detach())
+    return losses
+
+
+def learning_rate(settings: TrainSettings, iteration: int) -> float:
+    """The learning rate at ``iteration`` (a pure function, so resuming needs no scheduler state)."""
+    if settings.lr_schedule == "constant":
+        return settings.lr
+    warm = min(1.0, (iteration + 1) / max(1, settings.warmup))
+    if not settings.iters:
+        return settings.lr * warm
+    progress = min(1.0, iteration / settings.iters)
+    return settings.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def _should_stop(run: TrainingRun, started: float) -> str:
+    settings = run.settings
+    if settings.iters and run.state.iteration >= settings.iters:
+        return "iterations"
+    if settings.minutes and time.monotonic() - started >= settings.minutes * 60:
+        return "time"
+    return ""

@@ -1,0 +1,80 @@
+"""Training losses: masked pixel + multi-scale DSSIM, eyes-and-mouth priority, mask loss,
+and the optional deep terms (ST-LPIPS perceptual, ArcFace identity) every N steps.
+
+Every weight is an option (LossConfig); the CPU default stays affordable.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from faceswap.options import option
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Loss terms and weights (set with -O loss.KEY=VALUE)."""
+
+    pixel: str = option("l1", "pixel loss", choices=("l1", "mse"))
+    pixel_weight: float = option(1.0, "weight of the masked pixel loss", min=0.0)
+    dssim_weight: float = option(1.0, "weight of the multi-scale DSSIM loss (structure, no weights needed)", min=0.0)
+    priority_weight: float = option(2.0, "extra pixel weight on the eyes and mouth", min=0.0)
+    mask_weight: float = option(1.0, "weight of the predicted-mask loss", min=0.0)
+    lpips_weight: float = option(0.0, "weight of the ST-LPIPS perceptual loss (0: off)", min=0.0)
+    lpips_net: str = option("alex", "ST-LPIPS backbone: alex (fast) or vgg (GPU)", choices=("alex", "vgg"))
+    lpips_every: int = option(1, "compute the perceptual loss every N steps", min=1)
+    identity_weight: float = option(0.0, "weight of the ArcFace identity loss pushing swaps to the "
+                                          "source identity (0: off)", min=0.0)
+    identity_every: int = option(4, "compute the identity loss every N steps", min=1)
+
+
+def gaussian_window(size: int = 11, sigma: float = 1.5, device: torch.device | None = None) -> torch.Tensor:
+    coords = torch.arange(size, dtype=torch.float32, device=device) - size // 2
+    g = torch.exp(-(coords ** 2) / (2 * sigma ** 2))
+    g = g / g.sum()
+    return (g[:, None] * g[None, :]).expand(3, 1, size, size).contiguous()
+
+
+def ssim(x: torch.Tensor, y: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
+    """Mean SSIM per image of (B, 3, H, W) tensors in [0, 1]."""
+    pad = window.shape[-1] // 2
+    conv = lambda t: F.conv2d(t, window, padding=pad, groups=3)  # noqa: E731
+    mu_x, mu_y = conv(x), conv(y)
+    var_x = conv(x * x) - mu_x ** 2
+    var_y = conv(y * y) - mu_y ** 2
+    cov = conv(x * y) - mu_x * mu_y
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    value = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x ** 2 + mu_y ** 2 + c1) * (var_x + var_y + c2))
+    return value.flatten(1).mean(1)
+
+
+def multiscale_dssim(x: torch.Tensor, y: torch.Tensor, scales: int = 3) -> torch.Tensor:
+    """(1 - SSIM) / 2 averaged over ``scales`` halvings of the resolution."""
+    window = gaussian_window(device=x.device).to(x.dtype)
+    total = x.new_zeros(())
+    for level in range(scales):
+        if level:
+            x, y = F.avg_pool2d(x, 2), F.avg_pool2d(y, 2)
+        total = total + ((1 - ssim(x, y, window)) / 2).mean()
+    return total / scales
+
+
+def reconstruction_loss(pred: torch.Tensor, pred_mask: torch.Tensor, batch: dict[str, torch.Tensor],
+                        config: LossConfig) -> dict[str, torch.Tensor]:
+    """The weight-free terms for one identity: pixel, dssim, priority and mask."""
+    mask = batch["mask"]
+    target = batch["target"]
+    masked_pred, masked_target = pred * mask, target * mask
+    diff = masked_pred - masked_target
+    pixel = diff.abs() if config.pixel == "l1" else diff ** 2
+    terms = {"pixel": pixel.mean() * config.pixel_weight}
+    if config.dssim_weight:
+        terms["dssim"] = multiscale_dssim(masked_pred, masked_target) * config.dssim_weight
+    if config.priority_weight:
+        priority = batch["priority"]
+        terms["priority"] = (pixel * priority).sum() / (priority.sum() * 3 + 1) * config.priority_weight
+    if config.mask_weight:
+        terms["mask"] = F.mse_loss(pred_mask, mask) * config.mask_weight
+    return terms

@@ -1,0 +1,185 @@
+"""Face sets -> training samples: crop at the model's coverage, augment, random-warp the input.
+
+Sample ``i`` depends only on (seed, i), so a resumed run sees exactly the batches an
+uninterrupted one would, whatever the number of loader workers. Faces stream from
+disk through a bounded per-worker cache, so face sets larger than memory work.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from faceswap.align.template import recrop_matrix
+from faceswap.align.umeyama import apply
+from faceswap.errors import FaceSetError
+from faceswap.faceset.store import read_face
+from faceswap.train.augment import colour_jitter, jitter_matrix, priority_map, random_warp
+
+SIDES = ("src", "dst")
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """How samples are cut and augmented."""
+
+    resolution: int
+    coverage: float
+    rotation: float = 10.0      # degrees of random rotation
+    scale: float = 0.05         # random zoom, fraction
+    shift: float = 0.05         # random shift, fraction of the crop
+    flip: bool = True
+    warp: float = 0.04          # random-warp strength: offset spread as a fraction of the crop
+    colour: float = 0.1         # colour jitter strength
+    mask: str | None = None     # stored mask to use; None = the first one
+    cache_mb: int = 512         # decoded-face cache per loader worker
+
+
+@dataclass
+class _Face:
+    image: np.ndarray           # (S', S', 3) uint8, pre-shrunk towards the model's scale
+    mask: np.ndarray            # (S', S') uint8
+    points: np.ndarray          # (68, 2) landmarks in the pre-shrunk face's pixels
+    size: int
+    coverage: float
+
+
+class FaceCache:
+    """Least-recently-used decoded faces, bounded in bytes."""
+
+    def __init__(self, budget_bytes: int) -> None:
+        self.budget = budget_bytes
+        self.used = 0
+        self._items: OrderedDict[Path, _Face] = OrderedDict()
+
+    def get(self, path: Path, loader) -> _Face:
+        face = self._items.get(path)
+        if face is not None:
+            self._items.move_to_end(path)
+            return face
+        face = loader(path)
+        self._items[path] = face
+        self.used += face.image.nbytes + face.mask.nbytes
+        while self.used > self.budget and len(self._items) > 1:
+            _, old = self._items.popitem(last=False)
+            self.used -= old.image.nbytes + old.mask.nbytes
+        return face
+
+
+class FacePairDataset(Dataset):
+    """Item ``i``: one augmented source sample and one destination sample.
+
+    Each side is a dict of float32 CHW arrays: ``input`` (random-warped), ``target``,
+    ``mask`` (1, R, R) and ``priority`` (1, R, R, eyes and mouth).
+    """
+
+    def __init__(self, src: Sequence[Path], dst: Sequence[Path], config: SampleConfig, seed: int) -> None:
+        if not src or not dst:
+            raise FaceSetError("training needs faces on both sides: a face set is empty")
+        self.paths = {"src": list(src), "dst": list(dst)}
+        self.config = config
+        self.seed = seed
+        self._cache: FaceCache | None = None
+
+    def __len__(self) -> int:
+        return 2 ** 62          # an endless stream; the sampler picks the indices
+
+    def __getitem__(self, index: int) -> dict[str, dict[str, np.ndarray]]:
+        return {side: self.sample(side, index) for side in SIDES}
+
+    def sample(self, side: str, index: int) -> dict[str, np.ndarray]:
+        rng = np.random.default_rng([self.seed, index, SIDES.index(side)])
+        paths = self.paths[side]
+        face = self._load_any(paths, int(rng.integers(len(paths))))
+        return make_sample(face, self.config, rng)
+
+    def _load_any(self, paths: list[Path], start: int) -> _Face:
+        """The face at ``start``, or the next one that still exists (a user may delete files)."""
+        if self._cache is None:
+            self._cache = FaceCache(self.config.cache_mb * 2 ** 20)
+        for k in range(len(paths)):
+            path = paths[(start + k) % len(paths)]
+            try:
+                return self._cache.get(path, lambda p: load_face(p, self.config))
+            except FileNotFoundError:
+                continue
+        raise FaceSetError(f"every face file of a face set is gone (e.g. {paths[0]})")
+
+
+def load_face(path: Path, config: SampleConfig) -> _Face:
+    """Decode a face file, shrunk (with area filtering) close to the scale the model needs."""
+    image, record = read_face(path)
+    mask = record.masks[config.mask] if config.mask else next(iter(record.masks.values()))
+    points = apply(record.matrix, record.landmarks)
+    # pixels per template unit: stored vs wanted; shrink once so the per-sample warp never aliases
+    ratio = (config.resolution / config.coverage) / (record.size / record.coverage)
+    size = record.size
+    if ratio < 0.9:
+        size = max(config.resolution, int(round(record.size * ratio * 1.1)))
+        image = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+        mask = cv2.resize(mask, (size, size), interpolation=cv2.INTER_AREA)
+        points = points * (size / record.size)
+    return _Face(image, mask, points.astype(np.float32), size, record.coverage)
+
+
+def make_sample(face: _Face, config: SampleConfig, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """One augmented sample of ``face``."""
+    res = config.resolution
+    crop = recrop_matrix(face.size, face.coverage, res, config.coverage)
+    jitter = jitter_matrix(res, rng, config.rotation, config.scale, config.shift, config.flip)
+    matrix = jitter[:, :2] @ crop
+    matrix[:, 2] += jitter[:, 2]
+    target = cv2.warpAffine(face.image, matrix, (res, res), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    mask = cv2.warpAffine(face.mask, matrix, (res, res), flags=cv2.INTER_LINEAR)
+    points = apply(matrix, face.points)
+    if matrix[0, 0] * matrix[1, 1] - matrix[0, 1] * matrix[1, 0] < 0:   # flipped: swap left/right parts
+        points = points[_MIRROR]
+    target = colour_jitter(target.astype(np.float32) / 255.0, rng, config.colour)
+    warped = random_warp(target, rng, config.warp)
+    return {
+        "input": warped.transpose(2, 0, 1).copy(),
+        "target": target.transpose(2, 0, 1).copy(),
+        "mask": (mask.astype(np.float32) / 255.0)[None],
+        "priority": priority_map(points, res)[None],
+    }
+
+
+# iBUG index of each point's mirror image (for flipped samples)
+_MIRROR = np.array(
+    list(range(16, -1, -1)) + list(range(26, 16, -1)) + [27, 28, 29, 30] + [35, 34, 33, 32, 31]
+    + [45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40] + [54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55]
+    + [64, 63, 62, 61, 60, 67, 66, 65]
+)
+
+
+class StepSampler(Sampler[int]):
+    """Endless consecutive indices from ``start`` (sample index = step * batch + k)."""
+
+    def __init__(self, start: int, stride: int = 1, offset: int = 0) -> None:
+        self.start, self.stride, self.offset = start, stride, offset
+
+    def __iter__(self) -> Iterator[int]:
+        index = self.start
+        while True:
+            yield index * self.stride + self.offset
+            index += 1
+
+
+def _worker_init(_: int) -> None:
+    torch.set_num_threads(1)       # workers prepare samples; the cores' threads belong to the model
+    cv2.setNumThreads(1)
+
+
+def make_loader(dataset: FacePairDataset, batch: int, start_step: int, workers: int,
+                rank: int = 0, world: int = 1) -> DataLoader:
+    """Batches of ``batch`` pairs beginning at ``start_step``; each DDP rank gets its own slice."""
+    sampler = StepSampler(start_step * batch, stride=world, offset=rank)
+    return DataLoader(dataset, batch_size=batch, sampler=sampler, num_workers=workers,
+                      worker_init_fn=_worker_init if workers else None,
+                      persistent_workers=workers > 0, prefetch_factor=4 if workers else None)

@@ -1,0 +1,208 @@
+"""Set up a training run (new or resumed) from a request, run it, and save it.
+
+New model: preset < faceswap.toml < -O options. Resumed model: the stored options,
+where a changed locked (architecture) option is a ModelError that says what to do.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from faceswap import __version__
+from faceswap.errors import FaceSetError, ModelError
+from faceswap.faceset.store import FaceSet
+from faceswap.options import build_options, describe, options_to_dict
+from faceswap.plugin_api import API_VERSION
+from faceswap.registry import Registry
+from faceswap.runtime.device import Device
+from faceswap.runtime.progress import NoProgress, Progress
+from faceswap.train.checkpoint import (TrainerState, has_checkpoint, load_checkpoint, read_model_info,
+                                       save_checkpoint)
+from faceswap.train.hooks import CheckpointHook, LossLogHook, PreviewHook, ProgressHook
+from faceswap.train.loop import TrainingRun, TrainSettings, train
+from faceswap.train.losses import LossConfig
+from faceswap.train.samples import FacePairDataset, SampleConfig, make_loader, make_sample, load_face
+from faceswap.train.step import AutoencoderStep
+from faceswap.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """Everything ``faceswap train`` asks for."""
+
+    plugin: str = "sae"
+    name: str | None = None                 # model folder; default: the plugin name
+    src: tuple[str, ...] = ("src",)
+    dst: tuple[str, ...] = ("dst",)
+    preset: str | None = None
+    model_options: Mapping[str, Any] = field(default_factory=dict)
+    loss_options: Mapping[str, Any] = field(default_factory=dict)
+    sample_options: Mapping[str, Any] = field(default_factory=dict)
+    settings: TrainSettings = TrainSettings()
+    seed: int | None = None
+    preview_every: int = 100
+    save_minutes: float = 10.0
+    backups: int = 3
+    workers: int = 1
+
+
+@dataclass(frozen=True)
+class TrainSummary:
+    folder: Path
+    start_iteration: int
+    iteration: int
+    stop_reason: str
+    seconds: float
+    last_losses: dict[str, float]
+
+
+def run_training(request: TrainRequest, workspace: Workspace, registry: Registry, device: Device,
+                 progress: Progress | None = None) -> TrainSummary:
+    """Train (or resume) the model named by ``request``."""
+    folder = workspace.model_dir(request.name or request.plugin)
+    plugin_cls, options, checkpoint = _resolve_model(request, folder, registry)
+    seed = checkpoint.state.seed if checkpoint else (request.seed if request.seed is not None else random.randrange(2 ** 31))
+    torch.manual_seed(seed)
+    model = plugin_cls(options, device)
+    if checkpoint:
+        _load_weights(model, checkpoint.weights, folder)
+    model.to(device.torch_device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=request.settings.lr)
+    state = TrainerState(seed=seed)
+    if checkpoint:
+        optimizer.load_state_dict(checkpoint.optimizer)
+        state = checkpoint.state
+        if checkpoint.rng is not None:
+            torch.set_rng_state(checkpoint.rng)
+    sample_config = build_options(SampleConfig, {**request.sample_options, "resolution": options.resolution,
+                                                 "coverage": options.coverage}, "sample")
+    src, dst = _face_paths(workspace, request.src), _face_paths(workspace, request.dst)
+    rank, world = _distributed(device)
+    loss_config = build_options(LossConfig, request.loss_options, "loss")
+    step_module = AutoencoderStep(model, loss_config, *_deep_losses(loss_config, device))
+    if world > 1:
+        step_module = torch.nn.parallel.DistributedDataParallel(step_module)
+    dataset = FacePairDataset(src, dst, sample_config, seed)
+    loader = make_loader(dataset, request.settings.batch, state.iteration, request.workers, rank, world)
+    run = TrainingRun(model, step_module, optimizer, iter(loader), state, request.settings,
+                      torch.device(device.torch_device), is_main=rank == 0)
+    info = _model_info(plugin_cls, options, request, folder)
+
+    def save(r: TrainingRun) -> None:
+        save_checkpoint(folder, info, r.model, r.optimizer, r.state, request.backups)
+
+    start = state.iteration
+    hooks = [ProgressHook(progress if progress is not None else NoProgress()), LossLogHook(folder),
+             PreviewHook(folder, request.preview_every, lambda: preview_faces(src, dst, sample_config)),
+             CheckpointHook(save, request.save_minutes)]
+    folder.mkdir(parents=True, exist_ok=True)
+    reason = train(run, hooks)
+    last = state.losses[-1] if state.losses else {}
+    return TrainSummary(folder, start, state.iteration, reason, state.seconds, last)
+
+
+def _resolve_model(request: TrainRequest, folder: Path, registry: Registry):
+    """(plugin class, options, checkpoint or None) for a new or a resumed model."""
+    if has_checkpoint(folder):
+        stored = read_model_info(folder)
+        if stored["plugin"] != request.plugin:
+            raise ModelError(f"model '{folder.name}' is a '{stored['plugin']}' model, not '{request.plugin}': "
+                             f"use --model {stored['plugin']} or another --name")
+        plugin_cls = registry.load("model", request.plugin)
+        asked = {**(plugin_cls.PRESETS.get(request.preset, {}) if request.preset else {}), **request.model_options}
+        options = build_options(plugin_cls.Options, {**stored["options"], **asked}, f"model '{request.plugin}'")
+        _check_locked(plugin_cls, stored["options"], options, folder.name)
+        return plugin_cls, options, load_checkpoint(folder)
+    plugin_cls = registry.load("model", request.plugin)
+    presets = getattr(plugin_cls, "PRESETS", {})
+    if request.preset and request.preset not in presets:
+        raise ModelError(f"model '{request.plugin}' has no preset '{request.preset}'; "
+                         f"presets: {', '.join(presets) or 'none'}")
+    values = {**presets.get(request.preset, {}), **request.model_options}
+    return plugin_cls, build_options(plugin_cls.Options, values, f"model '{request.plugin}'"), None
+
+
+def _check_locked(plugin_cls: type, stored: Mapping[str, Any], options: Any, name: str) -> None:
+    current = options_to_dict(options)
+    for row in describe(plugin_cls.Options):
+        if row.spec.locked and row.name in stored and stored[row.name] != current[row.name]:
+            raise ModelError(
+                f"option '{row.name}' is locked for model '{name}' (trained with {stored[row.name]}, "
+                f"asked for {current[row.name]}): start a new model with --name NEW"
+            )
+
+
+def _load_weights(model: torch.nn.Module, weights: Mapping[str, torch.Tensor], folder: Path) -> None:
+    try:
+        model.load_state_dict(weights, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0]
+        raise ModelError(f"weights in {folder} do not fit the model ({first})") from exc
+
+
+def _face_paths(workspace: Workspace, names: tuple[str, ...]) -> list[Path]:
+    paths: list[Path] = []
+    for name in names:
+        faceset = FaceSet(workspace.faceset_dir(name))
+        if not faceset.exists():
+            raise FaceSetError(f"no face set '{name}' in {workspace.facesets}: run 'faceswap extract {name}.mp4' "
+                               f"first, or name another with --src/--dst")
+        found = faceset.face_paths()
+        if not found:
+            raise FaceSetError(f"face set '{name}' holds no faces")
+        paths += found
+    return paths
+
+
+def preview_faces(src: list[Path], dst: list[Path], config: SampleConfig, count: int = 4):
+    """Evenly spaced faces of each side, cropped like training samples but not augmented."""
+    plain = dataclasses.replace(config, rotation=0, scale=0, shift=0, flip=False, warp=0, colour=0)
+
+    def side(paths: list[Path]) -> torch.Tensor:
+        picks = [paths[i] for i in np.linspace(0, len(paths) - 1, min(count, len(paths))).astype(int)]
+        rng = np.random.default_rng(0)
+        return torch.from_numpy(np.stack([make_sample(load_face(p, plain), plain, rng)["target"] for p in picks]))
+
+    return side(src), side(dst)
+
+
+def _deep_losses(config: LossConfig, device: Device):
+    """The frozen perceptual and identity networks, when their weights are above zero."""
+    perceptual = identity = None
+    if config.lpips_weight > 0:
+        from faceswap.train.perceptual import STLPIPS
+        perceptual = STLPIPS(config.lpips_net).to(device.torch_device)
+    if config.identity_weight > 0:
+        from faceswap.train.identity_loss import IdentityLoss
+        identity = IdentityLoss().to(device.torch_device)
+    return perceptual, identity
+
+
+def _distributed(device: Device) -> tuple[int, int]:
+    """(rank, world size); starts the process group when launched by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.is_cuda else "gloo")
+    if device.is_cuda:
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    return dist.get_rank(), world
+
+
+def _model_info(plugin_cls: type, options: Any, request: TrainRequest, folder: Path) -> dict[str, Any]:
+    return {
+        "plugin": plugin_cls.name, "plugin_version": plugin_cls.version, "api_version": API_VERSION,
+        "options": options_to_dict(options), "facesets": {"src": list(request.src), "dst": list(request.dst)},
+        "faceswap_version": __version__, "name": folder.name,
+    }

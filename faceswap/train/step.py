@@ -1,0 +1,45 @@
+"""One training step's forward pass for both identities, as a module DDP can wrap."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from faceswap.train.losses import LossConfig, reconstruction_loss
+
+
+class AutoencoderStep(nn.Module):
+    """forward(batch) -> named loss terms; all model calls go through here so DDP syncs them.
+
+    Side modules (perceptual, identity nets) are frozen and called every N steps.
+    """
+
+    def __init__(self, model: nn.Module, config: LossConfig, perceptual: nn.Module | None = None,
+                 identity: nn.Module | None = None) -> None:
+        super().__init__()
+        self.model = model
+        self.config = config
+        self.perceptual = perceptual
+        self.identity = identity
+
+    def forward(self, batch: dict[str, dict[str, torch.Tensor]], step: int) -> dict[str, torch.Tensor]:
+        config = self.config
+        terms: dict[str, torch.Tensor] = {}
+        for index, side in enumerate(("src", "dst")):
+            data = batch[side]
+            z = self.model.encode(data["input"])
+            rgb, mask = self.model.decode(z, index)
+            for name, value in reconstruction_loss(rgb, mask, data, config).items():
+                terms[f"{side}_{name}"] = value
+            for name, value in self.model.extra_losses(z).items():
+                terms[f"{side}_{name}"] = value
+            if self.perceptual is not None and step % config.lpips_every == 0:
+                m = data["mask"]
+                terms[f"{side}_lpips"] = self.perceptual(rgb * m, data["target"] * m).mean() * config.lpips_weight
+        if self.identity is not None and step % config.identity_every == 0:
+            swapped, _ = self.model.decode(self.model.encode(batch["dst"]["target"]), 0)
+            terms["identity"] = self.identity(swapped, batch["src"]["target"]) * config.identity_weight
+        return terms
+
+
+def to_device(batch: dict[str, dict[str, torch.Tensor]], device: torch.device) -> dict[str, dict[str, torch.Tensor]]:
+    return {side: {k: v.to(device, non_blocking=True) for k, v in data.items()} for side, data in batch.items()}
