@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from faceswap.extract.pipeline import ExtractSettings, extract
 from faceswap.extract.plugins import ExtractChoice, ExtractPlugins, build_extract_plugins
+from faceswap.faceset.store import FaceSet
 from faceswap.media.ffmpeg_tool import ffmpeg_exe
 from faceswap.media.image import read_image
 from faceswap.registry import Registry
@@ -88,3 +90,20 @@ def image_folder(tmp_path: Path):
             shutil.copy(photo, folder / photo.name)
         return folder
     return make
+
+
+@pytest.fixture(scope="session")
+def facesets_root(tmp_path_factory, insightface_plugins) -> Path:
+    """Small real face sets: 8 faces each of AOC ('src') and Katie Hill ('dst'), 128 px."""
+    root = tmp_path_factory.mktemp("train_ws")
+    for name, clip in (("src", "aoc__hdtf_wda_000.mp4"), ("dst", "katie_hill__hdtf_wda_000.mp4")):
+        extract(VIDEO / clip, FaceSet(root / "facesets" / name), insightface_plugins,
+                ExtractSettings(every=25, face_size=128))
+    return root
+
+
+@pytest.fixture
+def train_ws(tmp_path, facesets_root) -> Path:
+    """A workspace of its own holding copies of the two small face sets."""
+    shutil.copytree(facesets_root / "facesets", tmp_path / "ws" / "facesets")
+    return tmp_path / "ws"

@@ -64,9 +64,33 @@ class TrainSummary:
     last_losses: dict[str, float]
 
 
+@dataclass
+class PreparedTraining:
+    """A model, its data and its hooks, ready to train; ``run`` trains it."""
+
+    run: TrainingRun
+    hooks: list
+    folder: Path
+    start_iteration: int
+
+    def train(self, progress: Progress | None = None) -> TrainSummary:
+        self.hooks.insert(0, ProgressHook(progress if progress is not None else NoProgress()))
+        self.folder.mkdir(parents=True, exist_ok=True)
+        reason = train(self.run, self.hooks)
+        state = self.run.state
+        last = state.losses[-1] if state.losses else {}
+        return TrainSummary(self.folder, self.start_iteration, state.iteration, reason, state.seconds, last)
+
+
 def run_training(request: TrainRequest, workspace: Workspace, registry: Registry, device: Device,
                  progress: Progress | None = None) -> TrainSummary:
     """Train (or resume) the model named by ``request``."""
+    return prepare_training(request, workspace, registry, device).train(progress)
+
+
+def prepare_training(request: TrainRequest, workspace: Workspace, registry: Registry,
+                     device: Device) -> PreparedTraining:
+    """Build or resume the model, its optimiser, data loader and hooks (every user error surfaces here)."""
     folder = workspace.model_dir(request.name or request.plugin)
     plugin_cls, options, checkpoint = _resolve_model(request, folder, registry)
     seed = checkpoint.state.seed if checkpoint else (request.seed if request.seed is not None else random.randrange(2 ** 31))
@@ -99,14 +123,10 @@ def run_training(request: TrainRequest, workspace: Workspace, registry: Registry
     def save(r: TrainingRun) -> None:
         save_checkpoint(folder, info, r.model, r.optimizer, r.state, request.backups)
 
-    start = state.iteration
-    hooks = [ProgressHook(progress if progress is not None else NoProgress()), LossLogHook(folder),
+    hooks = [LossLogHook(folder),
              PreviewHook(folder, request.preview_every, lambda: preview_faces(src, dst, sample_config)),
              CheckpointHook(save, request.save_minutes)]
-    folder.mkdir(parents=True, exist_ok=True)
-    reason = train(run, hooks)
-    last = state.losses[-1] if state.losses else {}
-    return TrainSummary(folder, start, state.iteration, reason, state.seconds, last)
+    return PreparedTraining(run, hooks, folder, state.iteration)
 
 
 def _resolve_model(request: TrainRequest, folder: Path, registry: Registry):

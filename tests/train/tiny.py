@@ -1,0 +1,14 @@
+"""A tiny SAE configuration for fast training tests."""
+from __future__ import annotations
+
+from faceswap.train.loop import TrainSettings
+from faceswap.train.session import TrainRequest
+
+TINY = {"resolution": 64, "ae_dims": 32, "e_dims": 8, "d_dims": 8, "d_mask_dims": 4}
+
+
+def tiny_request(iters: int, **overrides) -> TrainRequest:
+    values = dict(model_options=dict(TINY), settings=TrainSettings(batch=4, lr=1e-3, iters=iters), seed=7,
+                  preview_every=0, save_minutes=0, workers=0)
+    values.update(overrides)
+    return TrainRequest(**values)
