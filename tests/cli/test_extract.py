@@ -134,8 +134,9 @@ def test_bad_inputs_give_one_line_errors(tmp_path, workspace):
 
 
 def test_every_option_has_help():
-    for command in ("extract", "plugins"):
-        result = CliRunner().invoke(cli, [command, "--help"])
-        assert result.exit_code == 0
-    params = cli.commands["extract"].params
-    assert all(p.help for p in params if hasattr(p, "help") and p.param_type_name == "option")
+    for name, command in cli.commands.items():
+        result = CliRunner().invoke(cli, [name, "--help"])
+        assert result.exit_code == 0, name
+        options = [p for p in command.params if p.param_type_name == "option"]
+        assert all(p.help for p in options), f"{name}: an option lacks help"
+    assert all(p.help for p in cli.params if p.param_type_name == "option" and p.name != "version")
