@@ -38,6 +38,10 @@ FIT_POINTS = slice(17, 68)
 STORED_COVERAGE = 2.2
 STORED_SIZE = 256
 
+# insightface's ArcFace alignment template (112 x 112): eye centres, nose tip, mouth corners
+ARCFACE_5 = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
+                      [41.5493, 92.3655], [70.7299, 92.2041]])
+
 RIGHT_EYE = slice(36, 42)   # image-left eye
 LEFT_EYE = slice(42, 48)    # image-right eye
 

@@ -111,7 +111,7 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
     src, dst = _face_paths(workspace, request.src), _face_paths(workspace, request.dst)
     rank, world = _distributed(device)
     loss_config = build_options(LossConfig, request.loss_options, "loss")
-    step_module = AutoencoderStep(model, loss_config, *_deep_losses(loss_config, device))
+    step_module = AutoencoderStep(model, loss_config, *_deep_losses(loss_config, options, device))
     if world > 1:
         step_module = torch.nn.parallel.DistributedDataParallel(step_module)
     dataset = FacePairDataset(src, dst, sample_config, seed)
@@ -194,7 +194,7 @@ def preview_faces(src: list[Path], dst: list[Path], config: SampleConfig, count:
     return side(src), side(dst)
 
 
-def _deep_losses(config: LossConfig, device: Device):
+def _deep_losses(config: LossConfig, options: Any, device: Device):
     """The frozen perceptual and identity networks, when their weights are above zero."""
     perceptual = identity = None
     if config.lpips_weight > 0:
@@ -202,7 +202,7 @@ def _deep_losses(config: LossConfig, device: Device):
         perceptual = STLPIPS(config.lpips_net).to(device.torch_device)
     if config.identity_weight > 0:
         from faceswap.train.identity_loss import IdentityLoss
-        identity = IdentityLoss().to(device.torch_device)
+        identity = IdentityLoss(options.resolution, options.coverage).to(device.torch_device)
     return perceptual, identity
 
 

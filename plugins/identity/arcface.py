@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from faceswap.align.template import five_points
+from faceswap.align.template import ARCFACE_5, five_points
 from faceswap.align.umeyama import umeyama
 from faceswap.plugin_api import API_VERSION, Identity, Landmarks, option
 from faceswap.runtime.device import ort_session
@@ -25,9 +25,6 @@ ARCFACE_MBF = WeightFile(
     alternatives=("w600k_*.onnx", "glintr100.onnx"),
 )
 
-# insightface's ArcFace alignment template (112 x 112): eyes, nose tip, mouth corners
-ARCFACE_5 = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
-                      [41.5493, 92.3655], [70.7299, 92.2041]])
 SIZE = 112
 
 
