@@ -106,11 +106,12 @@ class SaeModel(FaceModel):
                                   "and decoder with per-identity inter blocks", choices=("df", "liae"), locked=True)
         ae_dims: int = option(128, "size of the bottleneck code", min=16, max=1024, locked=True)
         e_dims: int = option(32, "encoder width (channels of the first layer)", min=8, max=256, locked=True)
-        d_dims: int = option(32, "decoder width", min=8, max=256, locked=True)
-        d_mask_dims: int = option(16, "mask decoder width", min=4, max=256, locked=True)
+        d_dims: int = option(16, "decoder width", min=4, max=256, locked=True)
+        d_mask_dims: int = option(8, "mask decoder width", min=4, max=256, locked=True)
 
     PRESETS: ClassVar[dict[str, dict[str, object]]] = {
-        "quick": {"resolution": 64, "ae_dims": 128, "e_dims": 32, "d_dims": 32, "d_mask_dims": 16},
+        # measured on 2 CPU cores: ~25 samples/s (d_dims 32 would cost 3x for the same resolution)
+        "quick": {"resolution": 64, "ae_dims": 128, "e_dims": 32, "d_dims": 16, "d_mask_dims": 8},
         "full": {"resolution": 256, "ae_dims": 256, "e_dims": 64, "d_dims": 64, "d_mask_dims": 22},
     }
 
