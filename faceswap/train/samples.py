@@ -180,6 +180,9 @@ def make_loader(dataset: FacePairDataset, batch: int, start_step: int, workers: 
                 rank: int = 0, world: int = 1) -> DataLoader:
     """Batches of ``batch`` pairs beginning at ``start_step``; each DDP rank gets its own slice."""
     sampler = StepSampler(start_step * batch, stride=world, offset=rank)
+    # Workers start from a clean forkserver, not a fork of this process: forking after
+    # onnxruntime, OpenMP or OpenCV thread pools have started can deadlock the child.
     return DataLoader(dataset, batch_size=batch, sampler=sampler, num_workers=workers,
                       worker_init_fn=_worker_init if workers else None,
+                      multiprocessing_context="forkserver" if workers else None,
                       persistent_workers=workers > 0, prefetch_factor=4 if workers else None)

@@ -110,3 +110,31 @@ def test_identity_contract(name, cpu, photos, reference_faces):
     similarity = vectors @ vectors.T
     assert np.all(similarity[~np.eye(7, dtype=bool)] < 0.5), "seven different people"
     assert np.array_equal(vectors, identity.embed(images, flat))
+
+
+@pytest.mark.parametrize("name", _names("model"))
+def test_model_contract(name, cpu, facesets_root):
+    import torch
+
+    from faceswap.train.samples import SampleConfig, load_face, make_sample
+
+    model = REGISTRY.create("model", name, {}, cpu)
+    res, coverage = model.options.resolution, model.options.coverage
+    config = SampleConfig(res, coverage, rotation=0, scale=0, shift=0, flip=False, warp=0, colour=0)
+    paths = sorted((facesets_root / "facesets" / "src" / "faces").glob("*.png"))[:2]
+    faces = torch.from_numpy(np.stack([make_sample(load_face(p, config), config, np.random.default_rng(0))["target"]
+                                       for p in paths]))
+    model.eval()
+    z = model.encode(faces)
+    assert z.shape[0] == 2
+    for identity in (0, 1):
+        rgb, mask = model.decode(z, identity)
+        assert rgb.shape == (2, 3, res, res) and mask.shape == (2, 1, res, res)
+        assert rgb.dtype == torch.float32 and 0 <= float(rgb.min()) and float(rgb.max()) <= 1
+        assert 0 <= float(mask.min()) and float(mask.max()) <= 1
+    assert torch.equal(model.decode(model.encode(faces), 0)[0], model.decode(z, 0)[0])
+    loss = model.decode(model.encode(faces), 1)[0].mean()
+    loss.backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert any(g is not None and g.abs().sum() > 0 for g in grads), "gradients reach the parameters"
+    assert isinstance(model.extra_losses(z), dict)

@@ -146,3 +146,27 @@ def test_ddp_with_gloo_runs_one_step_on_two_processes(train_ws):
     assert all(p.returncode == 0 for p in procs), outputs
     checkpoint = load_checkpoint(train_ws / "models" / "ddp")
     assert checkpoint.state.iteration == 1
+
+
+def test_ctrl_c_saves_before_exit(train_ws):
+    cmd = [sys.executable, "-m", "faceswap", "-w", str(train_ws), "--device", "cpu", "train", "--batch", "2",
+           "--seed", "1", "--preview-every", "0", "--workers", "0"]
+    cmd += [arg for k, v in TINY.items() for arg in ("-O", f"model.{k}={v}")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = train_ws / "models" / "sae" / "loss.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (log.exists() and len(log.read_text().splitlines()) >= 3):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    assert "stopped: interrupted" in out
+    assert load_checkpoint(train_ws / "models" / "sae").state.iteration >= 3
+
+
+def test_loader_workers_give_the_same_training_as_in_process_loading(train_ws, registry, cpu):
+    ws = Workspace(train_ws)
+    run_training(tiny_request(3, name="inline", workers=0), ws, registry, cpu)
+    run_training(tiny_request(3, name="workers", workers=1), ws, registry, cpu)
+    a, b = _weights(ws.model_dir("inline")), _weights(ws.model_dir("workers"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
