@@ -20,7 +20,7 @@ from faceswap.train.checkpoint import load_checkpoint
 from faceswap.train.loop import TrainSettings
 from faceswap.train.session import run_training
 from faceswap.workspace import Workspace
-from tiny import TINY, tiny_request
+from tiny import tiny_cli_options, tiny_request
 
 
 def _weights(folder):
@@ -89,7 +89,7 @@ def test_killed_while_saving_leaves_a_loadable_checkpoint(train_ws):
     # save after every step, then kill -9 at a random moment: whatever is on disk must load
     cmd = [sys.executable, "-m", "faceswap", "-w", str(train_ws), "--device", "cpu", "train", "--iters", "400",
            "--batch", "2", "--seed", "1", "--preview-every", "0", "--save-minutes", "0.0001", "--workers", "0"]
-    cmd += [arg for k, v in TINY.items() for arg in ("-O", f"model.{k}={v}")]
+    cmd += tiny_cli_options()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     trainer = train_ws / "models" / "sae" / "trainer.json"
     deadline = time.time() + 120
@@ -105,7 +105,7 @@ def test_killed_while_saving_leaves_a_loadable_checkpoint(train_ws):
 def test_changing_a_locked_option_on_resume_is_a_clear_error(train_ws):
     args = ["-w", str(train_ws), "--device", "cpu", "train", "--iters", "1", "--seed", "1", "--preview-every", "0",
             "--workers", "0", "--batch", "2"]
-    args += [arg for k, v in TINY.items() for arg in ("-O", f"model.{k}={v}")]
+    args += tiny_cli_options()
     assert CliRunner().invoke(cli, args).exit_code == 0
     changed = [a if a != "model.ae_dims=32" else "model.ae_dims=64" for a in args]
     result = CliRunner().invoke(cli, [*changed, "--iters", "2"])
@@ -139,7 +139,7 @@ def test_ddp_with_gloo_runs_one_step_on_two_processes(train_ws):
     env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(29500 + os.getpid() % 1000), WORLD_SIZE="2")
     args = ["-w", str(train_ws), "--device", "cpu", "train", "--iters", "1", "--batch", "2", "--seed", "3",
             "--preview-every", "0", "--workers", "0", "--name", "ddp"]
-    args += [arg for k, v in TINY.items() for arg in ("-O", f"model.{k}={v}")]
+    args += tiny_cli_options()
     procs = [subprocess.Popen([sys.executable, "-c", script, *args], env=dict(env, RANK=str(r), LOCAL_RANK=str(r)),
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for r in range(2)]
     outputs = [p.communicate(timeout=180)[0] for p in procs]
@@ -151,7 +151,7 @@ def test_ddp_with_gloo_runs_one_step_on_two_processes(train_ws):
 def test_ctrl_c_saves_before_exit(train_ws):
     cmd = [sys.executable, "-m", "faceswap", "-w", str(train_ws), "--device", "cpu", "train", "--batch", "2",
            "--seed", "1", "--preview-every", "0", "--workers", "0"]
-    cmd += [arg for k, v in TINY.items() for arg in ("-O", f"model.{k}={v}")]
+    cmd += tiny_cli_options()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     log = train_ws / "models" / "sae" / "loss.jsonl"
     deadline = time.time() + 120

@@ -12,3 +12,8 @@ def tiny_request(iters: int, **overrides) -> TrainRequest:
                   preview_every=0, save_minutes=0, workers=0)
     values.update(overrides)
     return TrainRequest(**values)
+
+
+def tiny_cli_options() -> list[str]:
+    """The tiny model as ``-O model.KEY=VALUE`` command-line arguments."""
+    return [arg for key, value in TINY.items() for arg in ("-O", f"model.{key}={value}")]
