@@ -127,6 +127,7 @@ def quality(workspace: Path, minutes: float, device: str) -> dict:
     from faceswap.train.session import TrainRequest, run_training
     from faceswap.workspace import Workspace
 
+    workspace = workspace / "quality"           # every frame of both clips, apart from the speed run's sets
     extract_facesets(workspace, every=1)
     request = TrainRequest(preset="quick", settings=TrainSettings(batch=8, minutes=minutes), seed=0,
                            preview_every=0, save_minutes=5, workers=1)
@@ -153,8 +154,8 @@ def swap_identity(workspace: Path, model_folder: Path) -> dict:
     model.load_state_dict(checkpoint.weights)
     model.eval()
     res, coverage = model.options.resolution, model.options.coverage
-    faces = {side: sorted((workspace / "facesets" / side / "faces").glob("*.png"))[::5] for side in CLIPS}
-    src, dst = preview_faces(faces["src"], faces["dst"], SampleConfig(res, coverage), count=40)
+    faces = {side: sorted((workspace / "facesets" / side / "faces").glob("*.png")) for side in CLIPS}
+    src, dst = preview_faces(faces["src"], faces["dst"], SampleConfig(res, coverage), count=50)
     swapped, _ = model.decode(model.encode(dst), 0)
     arcface = registry.create("identity", "arcface", {}, cpu)
     points = Landmarks(template_pixels(res, coverage).astype(np.float32))
@@ -181,7 +182,14 @@ def main() -> None:
     parser.add_argument("--quality-minutes", type=float, default=0.0, help="also run the quality check (20 in the issue)")
     parser.add_argument("--workspace", type=Path, help="reuse this workspace (face sets are extracted once)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--evaluate", type=Path, metavar="MODEL_DIR",
+                        help="only measure the identity of swaps of this trained model (face sets of --workspace)")
     args = parser.parse_args()
+    if args.evaluate:
+        extract_facesets(args.workspace, every=1)
+        report = swap_identity(args.workspace, args.evaluate)
+        print(json.dumps(report, indent=2))
+        return
     device = resolve_device(args.device).torch_device
     workspace = args.workspace or Path(tempfile.mkdtemp(prefix="faceswap-bench-"))
     RESULTS.mkdir(parents=True, exist_ok=True)
