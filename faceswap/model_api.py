@@ -23,6 +23,7 @@ class FaceModel(nn.Module):
     version: ClassVar[str]
     api_version: ClassVar[int]
     Options: ClassVar[type] = NoOptions
+    identities: ClassVar[int] = 2     # decoders; swapping needs at least two
 
     def __init__(self, options: Any, device: Any = None) -> None:
         super().__init__()

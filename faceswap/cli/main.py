@@ -75,10 +75,12 @@ def cli(ctx: click.Context, workspace: Path | None, device: str, threads: int, v
 
 def _register_commands() -> None:
     from faceswap.cli.extract import extract_command
+    from faceswap.cli.merge import merge_command
     from faceswap.cli.plugins import plugins_command
     from faceswap.cli.train import train_command
 
     cli.add_command(extract_command)
+    cli.add_command(merge_command)
     cli.add_command(plugins_command)
     cli.add_command(train_command)
 

@@ -117,3 +117,22 @@ def _parse_duration(header: str) -> float:
         return 0.0
     hours, minutes, seconds = match.groups()
     return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def read_tags(path: Path) -> dict[str, str]:
+    """Container metadata tags (lower-case keys), with ffprobe when present, else from ``ffmpeg -i``."""
+    if ffprobe_exe():
+        result = subprocess.run([ffprobe_exe(), "-v", "error", "-show_format", "-of", "json", str(path)],
+                                capture_output=True, text=True, errors="replace", check=False)
+        tags = json.loads(result.stdout or "{}").get("format", {}).get("tags", {})
+        return {k.lower(): v for k, v in tags.items()}
+    header = run_ffmpeg(["-hide_banner", "-nostdin", "-i", str(path)]).stderr
+    block = header.split("Metadata:", 1)[1] if "Metadata:" in header else ""
+    tags: dict[str, str] = {}
+    for line in block.splitlines()[1:]:
+        if not line.startswith("    ") or line.strip().startswith(("Duration", "Stream")):
+            break
+        key, sep, value = line.strip().partition(":")
+        if sep:
+            tags[key.strip().lower()] = value.strip()
+    return tags

@@ -77,6 +77,8 @@ def save_checkpoint(folder: Path, model_info: Mapping[str, Any], model: torch.nn
 
 def load_checkpoint(folder: Path) -> Checkpoint:
     """Load and verify ``folder``; fall back to the newest intact backup with a warning."""
+    if not any((folder / name).exists() for name in FILES):
+        raise ModelError(f"no model at {folder} (train one with faceswap train, or name another with --model)")
     problem = _verify(folder)
     if problem is None:
         return _read(folder)

@@ -138,3 +138,105 @@ def test_model_contract(name, cpu, facesets_root):
     grads = [p.grad for p in model.parameters() if p.requires_grad]
     assert any(g is not None and g.abs().sum() > 0 for g in grads), "gradients reach the parameters"
     assert isinstance(model.extra_losses(z), dict)
+
+
+def _soft_ellipse(shape: tuple[int, int], centre: tuple[int, int], axes: tuple[int, int], blur: int) -> np.ndarray:
+    """A feathered elliptical mask, float32 in [0, 1], exactly 0 beyond the blur."""
+    import cv2
+
+    mask = np.zeros(shape, np.uint8)
+    cv2.ellipse(mask, centre, axes, 0, 0, 360, 255, -1)
+    return cv2.GaussianBlur(mask, (2 * blur + 1, 2 * blur + 1), 0).astype(np.float32) / 255.0
+
+
+@pytest.fixture(scope="module")
+def color_inputs(photos):
+    """Two real 128 px crops (astronaut face onto a t1 crop) and a feathered face-like mask."""
+    import cv2
+
+    t1, astronaut = photos
+    face = cv2.resize(astronaut[20:240, 140:360], (128, 128), interpolation=cv2.INTER_AREA)
+    height, width = t1.shape[:2]
+    side = min(height, width)
+    target = t1[:side, (width - side) // 2:(width + side) // 2]
+    target = cv2.resize(target, (128, 128), interpolation=cv2.INTER_AREA)
+    mask = _soft_ellipse((128, 128), (64, 68), (40, 52), 6)
+    return face.astype(np.float32) / 255.0, target.astype(np.float32) / 255.0, mask
+
+
+@pytest.mark.parametrize("name", _names("color"))
+def test_color_contract(name, cpu, color_inputs):
+    plugin = REGISTRY.create("color", name, {}, cpu)
+    face, target, mask = color_inputs
+    before = [a.copy() for a in color_inputs]
+    out = plugin.transfer(face, target, mask)
+    assert out.shape == face.shape and out.dtype == np.float32
+    assert np.isfinite(out).all() and out.min() >= 0.0 and out.max() <= 1.0
+    assert all(np.array_equal(a, b) for a, b in zip(color_inputs, before)), "inputs are not modified"
+    assert not np.shares_memory(out, face)
+    assert np.array_equal(out, plugin.transfer(face, target, mask)), "same inputs, same output"
+    fresh = REGISTRY.create("color", name, {}, cpu)
+    assert np.array_equal(out, fresh.transfer(face, target, mask)), "no state carried between instances"
+    if name == "none":
+        assert np.array_equal(out, face), "'none' is the identity"
+    empty = plugin.transfer(face, target, np.zeros_like(mask))
+    assert empty.shape == face.shape and empty.dtype == np.float32
+    assert np.isfinite(empty).all() and empty.min() >= 0.0 and empty.max() <= 1.0
+
+
+@pytest.fixture(scope="module")
+def blend_inputs(photos):
+    """A real frame (t1), a different real image as the warped face, and two feathered masks:
+    one inside the frame, one cut by the top-left frame corner."""
+    import cv2
+
+    frame, astronaut = photos
+    height, width = frame.shape[:2]
+    face = cv2.resize(astronaut, (width, height), interpolation=cv2.INTER_AREA)
+    inner = _soft_ellipse((height, width), (width * 2 // 5, height // 2), (60, 80), 8)
+    corner = _soft_ellipse((height, width), (10, 5), (70, 90), 8)
+    return frame, face, {"inner": inner, "corner": corner}
+
+
+@pytest.mark.parametrize("name", _names("blender"))
+def test_blender_contract(name, cpu, blend_inputs):
+    blender = REGISTRY.create("blender", name, {}, cpu)
+    frame, face, masks = blend_inputs
+    for where, mask in masks.items():
+        before = [frame.copy(), face.copy(), mask.copy()]
+        out = blender.blend(frame, face, mask)
+        assert out.shape == frame.shape and out.dtype == np.uint8, where
+        assert not np.shares_memory(out, frame), "a new frame, not the input"
+        assert all(np.array_equal(a, b) for a, b in zip((frame, face, mask), before)), "inputs are not modified"
+        outside, solid = mask == 0, mask >= 1.0
+        assert outside.any() and solid.any()
+        assert np.array_equal(out[outside], frame[outside]), f"{where}: frame kept exactly where the mask is 0"
+        change = np.abs(out[solid].astype(np.int16) - frame[solid].astype(np.int16)).mean()
+        assert change > 5, f"{where}: the face shows where the mask is solid"
+        assert np.array_equal(out, blender.blend(frame, face, mask)), "same inputs, same output"
+    empty = blender.blend(frame, face, np.zeros(frame.shape[:2], np.float32))
+    assert np.array_equal(empty, frame) and not np.shares_memory(empty, frame)
+
+
+@pytest.mark.parametrize("name, options", [("alpha", {"feather": 6}), ("seamless", {"mode": "mixed"}),
+                                           ("laplacian", {"levels": 8}), ("laplacian", {"confine": False})])
+def test_builtin_blender_options_keep_outside(name, options, cpu, blend_inputs):
+    """Non-default options of the built-in blenders still leave their documented "outside" exact."""
+    import cv2
+
+    frame, face, masks = blend_inputs
+    blender = REGISTRY.create("blender", name, options, cpu)
+    for where, mask in masks.items():
+        out = blender.blend(frame, face, mask)
+        if options.get("confine") is False:
+            from faceswap_plugins.blend.laplacian import reach
+
+            # classic pyramid blending spills past the mask, but never farther than its reach
+            grown = cv2.dilate((mask > 0).astype(np.uint8), np.ones((3, 3), np.uint8),
+                               iterations=reach(blender.options.levels))
+            outside = grown == 0
+            assert (out[mask == 0] != frame[mask == 0]).any(), "coarse bands do spill"
+        else:
+            outside = mask == 0
+        assert np.array_equal(out[outside], frame[outside]), where
+        assert np.abs(out[mask >= 1.0].astype(np.int16) - frame[mask >= 1.0]).mean() > 5, where

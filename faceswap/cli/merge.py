@@ -1,0 +1,111 @@
+"""``faceswap merge``: thin: parse options, call the library, report."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import numpy as np
+from tqdm import tqdm
+
+from faceswap.cli.context import AppContext
+from faceswap.errors import InputError
+from faceswap.extract.pipeline import ExtractSettings, extract
+from faceswap.extract.plugins import ExtractChoice, build_extract_plugins
+from faceswap.extract.reference import reference_from_photo
+from faceswap.faceset.store import FaceSet
+from faceswap.media.image import write_image
+from faceswap.media.video import EncodeSettings, open_source
+from faceswap.merge.masks import MASK_MODES
+from faceswap.merge.outputs import FramesOutput, VideoOutput
+from faceswap.merge.pipeline import Merger, MergeSettings, faces_by_frame, merge
+from faceswap.merge.smoothing import SmoothingConfig
+from faceswap.merge.swapper import FaceSwapper
+
+
+@click.command("merge")
+@click.argument("video", type=click.Path(path_type=Path))
+@click.option("--model", "model_name", default="sae", show_default=True, help="Model folder in <workspace>/models/.")
+@click.option("--faceset", help="Face set of VIDEO [default: its file stem]; extracted first when missing.")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Output video [default: <workspace>/output/<stem>_swapped.mp4].")
+@click.option("--color", default="rct", show_default=True, help="Colour-transfer plugin ('none' to keep the model's colours).")
+@click.option("--blender", default="alpha", show_default=True, help="Blender plugin: alpha, seamless or laplacian.")
+@click.option("-O", "--option", "overrides", multiple=True, metavar="KIND.KEY=VALUE",
+              help="Colour or blender plugin option, e.g. -O blender.mode=mixed; repeatable.")
+@click.option("--mask", type=click.Choice(MASK_MODES), default="intersect", show_default=True,
+              help="Blend under the model's predicted mask, the extracted mask, or where both agree.")
+@click.option("--erode", type=float, default=0.0, show_default=True,
+              help="Shrink (positive) or grow (negative) the mask, as a fraction of the face crop.")
+@click.option("--blur", type=click.FloatRange(min=0), default=0.04, show_default=True,
+              help="Feather the mask edge, as a fraction of the face crop.")
+@click.option("--no-smooth", is_flag=True, help="Do not smooth the face alignment over time (smoothing stops jitter).")
+@click.option("--smooth-beta", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              help="How quickly smoothing gives way to fast head moves (higher: less lag, more jitter).")
+@click.option("--ref", type=click.Path(path_type=Path), help="Swap only the person in this photo.")
+@click.option("--ref-threshold", type=click.FloatRange(-1, 1), default=0.35, show_default=True,
+              help="Identity similarity a face needs to count as the --ref person.")
+@click.option("--codec", default="libx264", show_default=True, help="ffmpeg video encoder.")
+@click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True, help="Quality (x264/x265; lower is better).")
+@click.option("--preset", "encode_preset", default="medium", show_default=True, help="Encoder speed preset (x264/x265).")
+@click.option("--watermark", is_flag=True, help="Also draw a visible 'faceswap' label on every frame.")
+@click.option("--frames-out", type=click.Path(file_okay=False, path_type=Path),
+              help="Write PNG frames to this folder instead of a video.")
+@click.option("--preview-frame", type=click.IntRange(min=0),
+              help="Only write a before/after PNG of frame N (to -o, default <workspace>/output/<stem>_frameN.png).")
+@click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True, help="Frames per model batch.")
+@click.pass_obj
+def merge_command(app: AppContext, video: Path, model_name: str, faceset: str | None, output: Path | None,
+                  color: str, blender: str, overrides: tuple[str, ...], mask: str, erode: float, blur: float,
+                  no_smooth: bool, smooth_beta: float, ref: Path | None, ref_threshold: float, codec: str, crf: int,
+                  encode_preset: str, watermark: bool, frames_out: Path | None, preview_frame: int | None,
+                  batch: int) -> None:
+    """Swap the faces of VIDEO for the source person of a trained model.
+
+    Every frame keeps its resolution and timing and the audio is copied; the file is
+    tagged as made with faceswap. Swap only faces you have consent to use.
+    """
+    source = open_source(video)
+    if source.info.fps == 0:
+        raise InputError(f"{video} is not a video: merge needs a video (use --frames-out for image folders)")
+    swapper = FaceSwapper(app.workspace.model_dir(model_name), app.registry, app.device())
+    options = app.plugin_options({"color": [color], "blender": [blender]}, overrides)
+    color_plugin = app.registry.create("color", color, options["color"][color], app.device())
+    blender_plugin = app.registry.create("blender", blender, options["blender"][blender], app.device())
+    faces_set = FaceSet(app.workspace.faceset_dir(faceset or video.stem))
+    reference = None
+    if ref is not None or not (faces_set.exists() and faces_set.read_manifest().complete):
+        plugins = build_extract_plugins(app.registry, ExtractChoice(), {}, app.device())
+        if not (faces_set.exists() and faces_set.read_manifest().complete):
+            app.workspace.ensure(app.workspace.facesets)
+            with tqdm(total=source.info.frame_count, unit="frame", desc=f"extract {video.name}") as bar:
+                extract(video, faces_set, plugins, ExtractSettings(), progress=bar)
+        if ref is not None:
+            reference = reference_from_photo(ref, plugins, ref_threshold)
+    settings = MergeSettings(mask=mask, erode=erode, blur=blur, smooth=not no_smooth,
+                             smoothing=SmoothingConfig(beta=smooth_beta), watermark=watermark, batch=batch)
+    merger = Merger(swapper, color_plugin, blender_plugin, settings, float(source.info.fps), reference)
+    faces = faces_by_frame(faces_set)
+    if preview_frame is not None:
+        _preview(app, source, faces, merger, preview_frame, output, video)
+        return
+    if frames_out is not None:
+        out = FramesOutput(frames_out)
+    else:
+        path = output or app.workspace.ensure(app.workspace.output) / f"{video.stem}_swapped.mp4"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        out = VideoOutput(path, source.info, EncodeSettings(codec=codec, crf=crf, preset=encode_preset))
+    with tqdm(total=source.info.frame_count, unit="frame", desc=f"merge {video.name}", dynamic_ncols=True) as bar:
+        summary = merge(source, faces, merger, out, progress=bar)
+    rate = summary.frames / summary.seconds if summary.seconds else 0.0
+    click.echo(f"{summary.frames} frames merged, {summary.faces_swapped} faces swapped, {summary.seconds:.1f} s "
+               f"({rate:.1f} frames/s) -> {out.path}")
+
+
+def _preview(app: AppContext, source, faces, merger: Merger, index: int, output: Path | None, video: Path) -> None:
+    if index >= source.info.frame_count:
+        raise InputError(f"--preview-frame {index} is past the last frame ({source.info.frame_count - 1})")
+    frame = next(iter(source.frames(start=index)))
+    _, merged, count = merger.merge_chunk([frame], faces)[0]
+    path = output or app.workspace.ensure(app.workspace.output) / f"{video.stem}_frame{index}.png"
+    write_image(path, np.concatenate([frame.image, merged], axis=1))
+    click.echo(f"frame {index}: {count} faces swapped; before | after -> {path}")

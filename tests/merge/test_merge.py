@@ -1,0 +1,206 @@
+"""``faceswap merge`` end to end on a real clip with a tiny trained model."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from textwrap import dedent
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from conftest import VIDEO, cut
+from faceswap.align.template import face_matrix
+from faceswap.cli.main import cli
+from faceswap.faceset.store import FaceSet
+from faceswap.media.image import read_image
+from faceswap.media.probe import probe, read_tags
+from faceswap.media.video import open_source
+from faceswap.merge.outputs import PROVENANCE_KEY
+from faceswap.train.session import run_training
+from faceswap.workspace import Workspace
+from tiny import tiny_request
+
+
+@pytest.fixture(scope="module")
+def merge_ws(tmp_path_factory, facesets_root, registry, cpu) -> Path:
+    """A workspace with face sets and a tiny model trained a few steps (64 px)."""
+    ws = tmp_path_factory.mktemp("merge_ws") / "ws"
+    shutil.copytree(facesets_root / "facesets", ws / "facesets")
+    run_training(tiny_request(4), Workspace(ws), registry, cpu)
+    return ws
+
+
+@pytest.fixture
+def ws(tmp_path, merge_ws) -> Path:
+    target = tmp_path / "ws"
+    shutil.copytree(merge_ws, target)
+    return target
+
+
+def run(ws: Path, *args: str):
+    return CliRunner().invoke(cli, ["--workspace", str(ws), "--device", "cpu", *args])
+
+
+def test_merged_video_keeps_timing_audio_and_says_it_was_made_with_faceswap(ws, talking_frames):
+    out = ws / "out.mp4"
+    result = run(ws, "merge", str(talking_frames), "-o", str(out), "--crf", "23", "--preset", "ultrafast")
+    assert result.exit_code == 0, result.output
+    assert "25 frames merged, 25 faces swapped" in result.output
+    src, dst = probe(talking_frames), probe(out)
+    assert (dst.width, dst.height, dst.fps, dst.frame_count) == (src.width, src.height, src.fps, src.frame_count)
+    assert dst.duration == pytest.approx(src.duration, abs=0.05)
+    assert dst.has_audio
+    tags = read_tags(out)
+    assert "made with faceswap" in tags["comment"].lower()
+    assert "faces in this video were swapped" in tags[PROVENANCE_KEY]
+    assert not list(ws.glob("**/.*partial*")) and not list(out.parent.glob(".*partial*"))
+
+
+def test_only_face_regions_change(ws, talking_frames, tmp_path):
+    frames_dir = tmp_path / "frames"
+    result = run(ws, "merge", str(talking_frames), "--frames-out", str(frames_dir), "--color", "none")
+    assert result.exit_code == 0, result.output
+    records = {r.frame_index: r for _, r in FaceSet(ws / "facesets" / "aoc25").records()}
+    originals = {f.index: f.image for f in open_source(talking_frames).frames()}
+    assert len(list(frames_dir.glob("frame_*.png"))) == 25
+    for index in (0, 12, 24):
+        merged = read_image(frames_dir / f"frame_{index:06d}.png")
+        before = originals[index]
+        region = _face_region(records[index].landmarks, before.shape, margin=12)
+        changed = np.any(merged != before, axis=2)
+        assert not changed[~region].any(), "pixels outside the dilated face region changed"
+        x, y = records[index].landmarks[30].astype(int)       # nose tip
+        patch = (slice(y - 10, y + 10), slice(x - 10, x + 10))
+        assert np.abs(merged[patch].astype(int) - before[patch].astype(int)).mean() > 2
+
+
+def _face_region(points: np.ndarray, shape: tuple[int, ...], margin: int) -> np.ndarray:
+    """Frame pixels inside the model crop of these landmarks, grown by ``margin``."""
+    import cv2
+
+    matrix = face_matrix(points, 64, 1.6)
+    inverse = cv2.invertAffineTransform(matrix)
+    corners = np.array([[0, 0], [64, 0], [64, 64], [0, 64]], np.float64) @ inverse[:, :2].T + inverse[:, 2]
+    region = np.zeros(shape[:2], np.uint8)
+    cv2.fillConvexPoly(region, np.round(corners).astype(np.int32), 1)
+    region = cv2.dilate(region, np.ones((2 * margin + 1, 2 * margin + 1), np.uint8))
+    return region.astype(bool)
+
+
+def test_video_without_audio_and_face_set_made_on_the_fly(ws, tmp_path):
+    clip = cut(VIDEO / "obama__weekly_address.mp4", tmp_path / "obama10.mp4", start=0, frames=10, copy_audio=False)
+    out = tmp_path / "obama_swapped.mp4"
+    result = run(ws, "merge", str(clip), "-o", str(out), "--preset", "ultrafast")
+    assert result.exit_code == 0, result.output
+    assert (ws / "facesets" / "obama10" / "faceset.json").is_file()
+    info = probe(out)
+    assert info.frame_count == 10 and not info.has_audio
+
+
+def test_preview_frame_writes_before_and_after(ws, talking_frames, tmp_path):
+    out = tmp_path / "preview.png"
+    result = run(ws, "merge", str(talking_frames), "--preview-frame", "7", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    image = read_image(out)
+    assert image.shape == (512, 1024, 3)
+    assert not np.array_equal(image[:, :512], image[:, 512:])
+
+
+def test_model_of_another_resolution_merges(ws, talking_frames, registry, cpu, tmp_path):
+    request = tiny_request(1, name="res96", model_options={"resolution": 96, "ae_dims": 32, "e_dims": 8,
+                                                            "d_dims": 8, "d_mask_dims": 4})
+    run_training(request, Workspace(ws), registry, cpu)
+    frames_dir = tmp_path / "frames96"
+    result = run(ws, "merge", str(talking_frames), "--model", "res96", "--frames-out", str(frames_dir))
+    assert result.exit_code == 0, result.output
+    assert len(list(frames_dir.glob("*.png"))) == 25
+
+
+ONE_DECODER = dedent('''
+    import torch
+    from torch import nn
+    from dataclasses import dataclass
+    from faceswap.model_api import FaceModel
+    from faceswap.plugin_api import API_VERSION, option
+
+    class Blur(FaceModel):
+        name = "blur"
+        version = "1.0"
+        api_version = API_VERSION
+        identities = 1
+
+        @dataclass(frozen=True)
+        class Options:
+            resolution: int = option(64, "side")
+            coverage: float = option(1.6, "coverage")
+
+        def __init__(self, options, device=None):
+            super().__init__(options, device)
+            self.conv = nn.Conv2d(3, 3, 3, padding=1)
+
+        def encode(self, x):
+            return self.conv(x)
+
+        def decode(self, z, identity):
+            return torch.sigmoid(z), torch.ones_like(z[:, :1])
+''')
+
+
+def test_wrong_model_kind_and_missing_model_fail_clearly(ws, talking_frames):
+    result = run(ws, "merge", str(talking_frames), "--model", "nothing-here")
+    assert result.exit_code == 1 and "error: no model at" in result.output
+    import torch
+    from faceswap.registry import Registry
+    from faceswap.runtime.device import resolve_device
+    from faceswap.train.checkpoint import TrainerState, save_checkpoint
+
+    (ws / "plugins").mkdir(exist_ok=True)
+    (ws / "plugins" / "blur.py").write_text(ONE_DECODER)
+    model = Registry.discover(ws / "plugins").create("model", "blur", {}, resolve_device("cpu"))
+    save_checkpoint(ws / "models" / "blurry", {"plugin": "blur", "options": {"resolution": 64, "coverage": 1.6}},
+                    model, torch.optim.AdamW(model.parameters()), TrainerState())
+    result = run(ws, "merge", str(talking_frames), "--model", "blurry")
+    assert result.exit_code == 1 and "cannot swap faces" in result.output
+
+
+FAILING_BLENDER = dedent('''
+    from faceswap.plugin_api import API_VERSION, Blender
+
+    class Flaky(Blender):
+        name = "flaky"
+        version = "1.0"
+        api_version = API_VERSION
+        calls = 0
+
+        def blend(self, frame, face, mask):
+            Flaky.calls += 1
+            if Flaky.calls > 10:
+                raise RuntimeError("disk on fire")
+            return frame.copy()
+''')
+
+
+def test_interrupted_merge_leaves_no_output(ws, talking_frames):
+    (ws / "plugins").mkdir(exist_ok=True)
+    (ws / "plugins" / "flaky.py").write_text(FAILING_BLENDER)
+    out = ws / "output" / "never.mp4"
+    result = run(ws, "merge", str(talking_frames), "--blender", "flaky", "-o", str(out))
+    assert result.exit_code == 2 and "disk on fire" in result.output
+    assert not out.exists() and not list(out.parent.glob(".*partial*"))
+
+
+def test_ref_swaps_only_the_chosen_person(ws, tmp_path):
+    from conftest import GROUP, PHOTOS
+    from faceswap.media.ffmpeg_tool import ffmpeg_exe
+
+    clip = tmp_path / "two_people.mp4"        # a 5-frame video of a real photo of two people
+    subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-loop", "1", "-i", str(GROUP / "two_people.jpg"),
+                    "-frames:v", "5", "-r", "5", "-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-crf", "12", "-pix_fmt", "yuv420p", str(clip)], check=True)
+    both = run(ws, "merge", str(clip), "--preview-frame", "2", "-o", str(tmp_path / "both.png"))
+    assert both.exit_code == 0 and "2 faces swapped" in both.output, both.output
+    one = run(ws, "merge", str(clip), "--preview-frame", "2", "-o", str(tmp_path / "one.png"),
+              "--ref", str(PHOTOS / "biden" / "biden2.jpg"))
+    assert one.exit_code == 0 and "1 faces swapped" in one.output, one.output
