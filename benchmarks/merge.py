@@ -62,7 +62,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--color", default="rct")
     parser.add_argument("--blender", default="alpha")
+    parser.add_argument("--torch-threads", type=int, default=max(1, (os.cpu_count() or 2) - 1),
+                        help="torch threads (default: all cores but one, as faceswap merge uses on a CPU)")
     args = parser.parse_args()
+    import torch
+    torch.set_num_threads(args.torch_threads)
     registry, cpu = Registry.discover(), resolve_device("cpu")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -91,7 +95,7 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.platform(), "cores": os.cpu_count(),
         "clip": f"{CLIP.name} upscaled to 1280x720", "frames": summary.frames, "encoder": vars(ENCODE),
         "decode_encode_fps": baseline, "merge_fps": merge_fps, "ratio": merge_fps / baseline,
-        "color": args.color, "blender": args.blender,
+        "color": args.color, "blender": args.blender, "torch_threads": args.torch_threads,
     }, indent=2) + "\n")
 
 

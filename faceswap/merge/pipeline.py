@@ -72,6 +72,8 @@ class _Job:
     records: list[FaceRecord]
     matrices: list[np.ndarray]
     crops: list[np.ndarray]
+    swapped: list[np.ndarray] = field(default_factory=list)
+    masks: list[np.ndarray] = field(default_factory=list)
 
 
 class Merger:
@@ -86,20 +88,29 @@ class Merger:
 
     def merge_chunk(self, frames: Sequence[Frame], faces: dict[int, list[FaceRecord]]) -> list[tuple[Frame, np.ndarray, int]]:
         """(frame, merged image, faces swapped) for consecutive frames, model run once for all faces."""
+        return [self.finish(job) for job in self.infer(frames, faces)]
+
+    def infer(self, frames: Sequence[Frame], faces: dict[int, list[FaceRecord]]) -> list[_Job]:
+        """Crop every face of the frames and run the model once over all of them (in order: smoothing)."""
         jobs = [self._prepare(frame, faces.get(frame.index, [])) for frame in frames]
         crops = [crop for job in jobs for crop in job.crops]
         if crops:
             rgb, masks = self.swapper.swap(np.stack(crops))
-        results, k = [], 0
-        for job in jobs:
-            image = job.frame.image
-            for record, matrix in zip(job.records, job.matrices):
-                image = self._paste(image, record, matrix, rgb[k], masks[k], crops[k])
-                k += 1
-            if self.settings.watermark:
-                image = watermark(image)
-            results.append((job.frame, image, len(job.records)))
-        return results
+            k = 0
+            for job in jobs:
+                n = len(job.crops)
+                job.swapped, job.masks = list(rgb[k:k + n]), list(masks[k:k + n])
+                k += n
+        return jobs
+
+    def finish(self, job: _Job) -> tuple[Frame, np.ndarray, int]:
+        """Colour-match, warp back and blend the swapped faces of one frame (thread-safe per job)."""
+        image = job.frame.image
+        for record, matrix, crop, rgb, mask in zip(job.records, job.matrices, job.crops, job.swapped, job.masks):
+            image = self._paste(image, record, matrix, rgb, mask, crop)
+        if self.settings.watermark:
+            image = watermark(image)
+        return job.frame, image, len(job.records)
 
     def _prepare(self, frame: Frame, records: list[FaceRecord]) -> _Job:
         if self.reference is not None:
@@ -154,17 +165,26 @@ def paste_face(image: np.ndarray, face: np.ndarray, mask: np.ndarray, matrix: np
 
 def merge(source: FrameSource, faces: dict[int, list[FaceRecord]], merger: Merger, output: Output,
           progress: Progress | None = None) -> MergeSummary:
-    """Merge every frame of ``source`` into ``output``; frames without a face pass untouched."""
+    """Merge every frame of ``source`` into ``output``; frames without a face pass untouched.
+
+    Three stages overlap: decoding (prefetch thread), cropping + the model (here), and
+    colour, blending and writing to the encoder (writer thread, frames in order).
+    """
     progress = progress if progress is not None else NoProgress()
     started = time.perf_counter()
-    writer: BackgroundWorker = BackgroundWorker(lambda item: output.write(*item), depth=32)
-    frames = swapped = 0
+    counts = {"frames": 0, "faces": 0}
+
+    def finish_and_write(job: _Job) -> None:
+        frame, image, swapped = merger.finish(job)
+        output.write(frame.index, image)
+        counts["frames"] += 1
+        counts["faces"] += swapped
+
+    writer: BackgroundWorker = BackgroundWorker(finish_and_write, depth=16)
     try:
         for chunk in _chunks(source.frames(), merger.settings.batch):
-            for frame, image, count in merger.merge_chunk(chunk, faces):
-                writer.submit((frame.index, image))
-                frames += 1
-                swapped += count
+            for job in merger.infer(chunk, faces):
+                writer.submit(job)
             progress.update(len(chunk))
         writer.close()
     except BaseException:
@@ -174,7 +194,7 @@ def merge(source: FrameSource, faces: dict[int, list[FaceRecord]], merger: Merge
             output.abort()
         raise
     output.close()
-    return MergeSummary(frames, swapped, time.perf_counter() - started)
+    return MergeSummary(counts["frames"], counts["faces"], time.perf_counter() - started)
 
 
 def _chunks(frames: Iterator[Frame], size: int) -> Iterator[list[Frame]]:
