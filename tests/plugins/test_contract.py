@@ -125,14 +125,17 @@ def test_model_contract(name, cpu, facesets_root):
     faces = torch.from_numpy(np.stack([make_sample(load_face(p, config), config, np.random.default_rng(0))["target"]
                                        for p in paths]))
     model.eval()
-    z = model.encode(faces)
+    with torch.no_grad():
+        z = model.encode(faces)
     assert z.shape[0] == 2
     for identity in (0, 1):
-        rgb, mask = model.decode(z, identity)
+        with torch.no_grad():
+            rgb, mask = model.decode(z, identity)
         assert rgb.shape == (2, 3, res, res) and mask.shape == (2, 1, res, res)
         assert rgb.dtype == torch.float32 and 0 <= float(rgb.min()) and float(rgb.max()) <= 1
         assert 0 <= float(mask.min()) and float(mask.max()) <= 1
-    assert torch.equal(model.decode(model.encode(faces), 0)[0], model.decode(z, 0)[0])
+    with torch.no_grad():
+        assert torch.equal(model.decode(model.encode(faces), 0)[0], model.decode(z, 0)[0])
     loss = model.decode(model.encode(faces), 1)[0].mean()
     loss.backward()
     grads = [p.grad for p in model.parameters() if p.requires_grad]
