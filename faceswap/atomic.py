@@ -8,10 +8,21 @@ from pathlib import Path
 from typing import Any
 
 
+def _file_mode() -> int:
+    """What a plain open() would give a new file (mkstemp alone makes it owner-only)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+FILE_MODE = _file_mode()
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to a temp file beside ``path``, fsync it, then rename it into place."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.chmod(tmp, FILE_MODE)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -75,6 +75,7 @@ def cli(ctx: click.Context, workspace: Path | None, device: str, threads: int, v
 
 def _register_commands() -> None:
     from faceswap.cli.extract import extract_command
+    from faceswap.cli.latent import attribute_command, generate_command, morph_command
     from faceswap.cli.merge import merge_command
     from faceswap.cli.plugins import plugins_command
     from faceswap.cli.train import train_command
@@ -83,6 +84,9 @@ def _register_commands() -> None:
     cli.add_command(merge_command)
     cli.add_command(plugins_command)
     cli.add_command(train_command)
+    cli.add_command(morph_command)
+    cli.add_command(generate_command)
+    cli.add_command(attribute_command)
 
 
 _register_commands()

@@ -5,6 +5,7 @@ import click
 from tqdm import tqdm
 
 from faceswap.cli.context import AppContext
+from faceswap.errors import InputError
 from faceswap.options import parse_overrides
 from faceswap.train.loop import TrainSettings
 from faceswap.train.session import TrainRequest, prepare_training
@@ -20,6 +21,8 @@ TRAIN_KINDS = ("model", "loss", "sample")
               help="Face set(s) of the source person, whose face is put in; repeat for several.")
 @click.option("--dst", multiple=True, default=("dst",), show_default=True,
               help="Face set(s) of the destination person, whose face is replaced; repeat for several.")
+@click.option("--faces", multiple=True, help="Face set(s) for a one-decoder model (vae) instead of --src/--dst; "
+                                             "repeat for several.")
 @click.option("--preset", help="Named option set of the model for a new model, e.g. 'quick' (CPU) or 'full' (GPU).")
 @click.option("-O", "--option", "overrides", multiple=True, metavar="KIND.KEY=VALUE",
               help="Model, loss or sample option, e.g. -O model.ae_dims=256, -O loss.lpips_weight=0.5, "
@@ -47,7 +50,7 @@ TRAIN_KINDS = ("model", "loss", "sample")
 @click.option("--no-amp", is_flag=True, help="Train in full precision on CUDA (mixed precision is the default there).")
 @click.pass_obj
 def train_command(app: AppContext, plugin: str, name: str | None, src: tuple[str, ...], dst: tuple[str, ...],
-                  preset: str | None, overrides: tuple[str, ...], batch: int, lr: float, lr_schedule: str,
+                  faces: tuple[str, ...], preset: str | None, overrides: tuple[str, ...], batch: int, lr: float, lr_schedule: str,
                   clip_grad: float, iters: int, minutes: float, preview_every: int, save_minutes: float,
                   backups: int, workers: int, seed: int | None, no_amp: bool) -> None:
     """Train a face model on two face sets (default: 'src' and 'dst').
@@ -57,6 +60,11 @@ def train_command(app: AppContext, plugin: str, name: str | None, src: tuple[str
     or Ctrl-C; run it again to resume.
     """
     options = parse_overrides(overrides, TRAIN_KINDS)
+    if faces:
+        if getattr(app.registry.load("model", plugin), "identities", 2) > 1:
+            raise InputError(f"--faces is for one-decoder models such as vae; '{plugin}' learns two people: "
+                             f"use --src and --dst")
+        src = dst = faces
     toml_model = app.plugin_options({"model": [plugin]}, ())["model"][plugin]
     request = TrainRequest(
         plugin=plugin, name=name, src=src, dst=dst, preset=preset,

@@ -9,7 +9,7 @@ import torch
 from faceswap.errors import ModelError
 from faceswap.registry import Registry
 from faceswap.runtime.device import Device
-from faceswap.train.checkpoint import load_checkpoint
+from faceswap.trained import load_trained_model
 
 SOURCE_IDENTITY = 0     # decoder of the person whose face is put in
 
@@ -18,16 +18,11 @@ class FaceSwapper:
     """Encode destination faces and decode them as the source person."""
 
     def __init__(self, folder: Path, registry: Registry, device: Device) -> None:
-        checkpoint = load_checkpoint(folder)
-        info = checkpoint.model_info
-        plugin = registry.load("model", info["plugin"])
-        if getattr(plugin, "identities", 2) < 2:
+        self.model, info = load_trained_model(folder, registry, device)
+        if getattr(self.model, "identities", 2) < 2:
             raise ModelError(f"model '{folder.name}' is a '{info['plugin']}' model with one decoder: "
                              f"it cannot swap faces (train an sae model)")
-        self.model = registry.create("model", info["plugin"], info["options"], device)
-        self.model.load_state_dict(checkpoint.weights)
         self.device = torch.device(device.torch_device)
-        self.model.to(self.device).eval()
         self.resolution = int(self.model.options.resolution)
         self.coverage = float(self.model.options.coverage)
         self.info = info

@@ -8,28 +8,36 @@ import numpy as np
 import torch
 
 COLUMNS = ("src", "src rebuilt", "dst", "dst rebuilt", "dst as src")
+SINGLE_COLUMNS = ("faces", "rebuilt", "faces", "rebuilt", "sampled")
 
 
 @torch.no_grad()
 def preview_grid(model: torch.nn.Module, src: torch.Tensor, dst: torch.Tensor) -> np.ndarray:
-    """(H, W, 3) uint8 RGB: one row per face, columns as COLUMNS. src, dst: (N, 3, R, R) in [0, 1]."""
+    """(H, W, 3) uint8 RGB: one row per face, columns as COLUMNS. src, dst: (N, 3, R, R) in [0, 1].
+
+    A one-decoder model (vae) shows prior samples instead of the swap.
+    """
     was_training = model.training
     model.eval()
+    swaps = getattr(model, "identities", 2) > 1
     src_rec, _ = model.decode(model.encode(src), 0)
     dst_code = model.encode(dst)
-    dst_rec, _ = model.decode(dst_code, 1)
-    swapped, _ = model.decode(dst_code, 0)
+    dst_rec, _ = model.decode(dst_code, 1 if swaps else 0)
+    if swaps:
+        last, _ = model.decode(dst_code, 0)
+    else:
+        last, _ = model.decode(model.sample(dst.shape[0], generator=torch.Generator().manual_seed(0)), 0)
     model.train(was_training)
-    columns = [src, src_rec, dst, dst_rec, swapped]
+    columns = [src, src_rec, dst, dst_rec, last]
     rows = [torch.cat([c[i] for c in columns], dim=2) for i in range(src.shape[0])]
     grid = torch.cat(rows, dim=1).clamp(0, 1).mul(255).round().byte()
     image = grid.permute(1, 2, 0).cpu().numpy()
-    return _header(image, src.shape[-1])
+    return _header(image, src.shape[-1], COLUMNS if swaps else SINGLE_COLUMNS)
 
 
-def _header(grid: np.ndarray, cell: int) -> np.ndarray:
+def _header(grid: np.ndarray, cell: int, titles: Sequence[str]) -> np.ndarray:
     bar = np.full((18, grid.shape[1], 3), 32, np.uint8)
-    for i, title in enumerate(COLUMNS):
+    for i, title in enumerate(titles):
         cv2.putText(bar, title, (i * cell + 3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (230, 230, 230), 1, cv2.LINE_AA)
     return np.concatenate([bar, grid], axis=0)
 

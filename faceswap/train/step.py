@@ -24,10 +24,11 @@ class AutoencoderStep(nn.Module):
     def forward(self, batch: dict[str, dict[str, torch.Tensor]], step: int) -> dict[str, torch.Tensor]:
         config = self.config
         terms: dict[str, torch.Tensor] = {}
+        swaps = getattr(self.model, "identities", 2) > 1     # a one-decoder model (vae) learns both halves alike
         for index, side in enumerate(("src", "dst")):
             data = batch[side]
             z = self.model.encode(data["input"])
-            rgb, mask = self.model.decode(z, index)
+            rgb, mask = self.model.decode(z, index if swaps else 0)
             for name, value in reconstruction_loss(rgb, mask, data, config).items():
                 terms[f"{side}_{name}"] = value
             for name, value in self.model.extra_losses(z).items():
@@ -35,7 +36,7 @@ class AutoencoderStep(nn.Module):
             if self.perceptual is not None and step % config.lpips_every == 0:
                 m = data["mask"]
                 terms[f"{side}_lpips"] = self.perceptual(rgb * m, data["target"] * m).mean() * config.lpips_weight
-        if self.identity is not None and step % config.identity_every == 0:
+        if self.identity is not None and swaps and step % config.identity_every == 0:
             swapped, _ = self.model.decode(self.model.encode(batch["dst"]["target"]), 0)
             terms["identity"] = self.identity(swapped, batch["src"]["target"]) * config.identity_weight
         return terms

@@ -1,0 +1,135 @@
+"""``faceswap morph``, ``generate`` and ``attribute``: the latent-space tools (thin: parse, call, report)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import numpy as np
+import torch
+
+from faceswap.cli.context import AppContext
+from faceswap.errors import InputError
+from faceswap.extract.plugins import ExtractChoice, build_extract_plugins
+from faceswap.latent.faces import face_folder_inputs, load_face_input
+from faceswap.latent.operations import (INTERPOLATIONS, attribute_vector, interpolate, load_attribute,
+                                        save_attribute, to_images, to_tensor)
+from faceswap.latent.render import grid, write_sequence
+from faceswap.media.image import write_image
+from faceswap.merge.masks import shape_mask
+from faceswap.merge.pipeline import paste_face
+from faceswap.trained import load_trained_model
+
+
+def _model(app: AppContext, name: str):
+    model, info = load_trained_model(app.workspace.model_dir(name), app.registry, app.device())
+    return model, info, next(model.parameters()).device
+
+
+def _plugins(app: AppContext):
+    return build_extract_plugins(app.registry, ExtractChoice(identity=None), {}, app.device())
+
+
+@click.command("morph")
+@click.argument("face_a")
+@click.argument("face_b")
+@click.option("--model", "model_name", default="vae", show_default=True, help="Trained model folder (vae or sae).")
+@click.option("--decoder", type=click.IntRange(0, 1), default=0, show_default=True,
+              help="Which decoder of a two-decoder (sae) model draws the faces: 0 source, 1 destination.")
+@click.option("--steps", type=click.IntRange(min=2), default=9, show_default=True, help="Frames from A to B, both included.")
+@click.option("--mode", type=click.Choice(INTERPOLATIONS), default="spherical", show_default=True,
+              help="Straight-line or spherical interpolation of the latent codes.")
+@click.option("--paste", is_flag=True, help="Blend each morphed face back into photo A (with the alpha blender).")
+@click.option("--fps", type=click.FloatRange(min=1), default=10.0, show_default=True, help="Frame rate of a GIF or MP4.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="A .png strip, or a .gif / .mp4 animation.")
+@click.pass_obj
+def morph_command(app: AppContext, face_a: str, face_b: str, model_name: str, decoder: int, steps: int, mode: str,
+                  paste: bool, fps: float, output: Path) -> None:
+    """Morph FACE_A into FACE_B through the model's latent space.
+
+    FACE_A and FACE_B are photos, faceswap face files, or video frames written VIDEO@N.
+    """
+    model, _, device = _model(app, model_name)
+    res, coverage = model.options.resolution, model.options.coverage
+    plugins = _plugins(app)
+    a, b = (load_face_input(spec, plugins, res, coverage) for spec in (face_a, face_b))
+    with torch.no_grad():
+        codes = model.encode(to_tensor([a.crop, b.crop], device))
+        path = interpolate(codes[0], codes[1], steps, mode)
+        rgb, masks = model.decode(path, decoder)
+    frames = to_images(rgb)
+    if paste:
+        blender = app.registry.create("blender", "alpha", {}, app.device())
+        masks_np = masks[:, 0].cpu().numpy()
+        frames = [paste_face(a.image, face, shape_mask(m, 0.0, 0.04), a.matrix, blender)
+                  for face, m in zip(frames, masks_np)]
+    write_sequence(output, frames, fps)
+    click.echo(f"{steps} frames from {face_a} to {face_b} ({mode}) -> {output}")
+
+
+@click.command("generate")
+@click.option("--model", "model_name", default="vae", show_default=True, help="Trained vae model folder.")
+@click.option("-n", "count", type=click.IntRange(min=1), default=16, show_default=True, help="How many faces.")
+@click.option("--temperature", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Spread of the prior samples: lower gives more average faces.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the samples.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="PNG grid to write.")
+@click.pass_obj
+def generate_command(app: AppContext, model_name: str, count: int, temperature: float, seed: int, output: Path) -> None:
+    """Sample new faces from a VAE's prior and save them as a grid."""
+    model, info, _ = _model(app, model_name)
+    if not hasattr(model, "sample"):
+        raise InputError(f"model '{model_name}' is a '{info['plugin']}' model, which cannot sample: train a vae")
+    with torch.no_grad():
+        rgb, _ = model.decode(model.sample(count, temperature, torch.Generator().manual_seed(seed)), 0)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    write_image(output, grid(to_images(rgb)))
+    click.echo(f"{count} faces sampled at temperature {temperature} -> {output}")
+
+
+@click.command("attribute")
+@click.argument("photo", required=False)
+@click.option("--model", "model_name", default="vae", show_default=True, help="Trained model folder.")
+@click.option("--with", "with_dir", type=click.Path(path_type=Path), help="Folder of faces that show the attribute.")
+@click.option("--without", "without_dir", type=click.Path(path_type=Path), help="Folder of faces that do not.")
+@click.option("--name", help="Name to save the attribute vector under (<workspace>/attributes/NAME.safetensors).")
+@click.option("--apply", "apply_name", help="Apply the saved attribute NAME to PHOTO.")
+@click.option("--alpha", "alphas", default="1", show_default=True,
+              help="Strength, or several comma-separated for a strip (e.g. -2,-1,0,1,2).")
+@click.option("--decoder", type=click.IntRange(0, 1), default=0, show_default=True, help="Decoder of a two-decoder model.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="PNG to write when applying.")
+@click.pass_obj
+def attribute_command(app: AppContext, photo: str | None, model_name: str, with_dir: Path | None,
+                      without_dir: Path | None, name: str | None, apply_name: str | None, alphas: str,
+                      decoder: int, output: Path | None) -> None:
+    """Make a latent attribute vector (e.g. a smile) from two folders, or apply one to PHOTO."""
+    model, _, device = _model(app, model_name)
+    res, coverage = model.options.resolution, model.options.coverage
+    folder = app.workspace.root / "attributes"
+    plugins = _plugins(app)
+    if apply_name is None:
+        if not (with_dir and without_dir and name):
+            raise InputError("to make an attribute give --with DIR, --without DIR and --name NAME "
+                             "(or --apply NAME PHOTO to use one)")
+        with torch.no_grad():
+            with_codes = model.encode(to_tensor(face_folder_inputs(with_dir, plugins, res, coverage), device))
+            without_codes = model.encode(to_tensor(face_folder_inputs(without_dir, plugins, res, coverage), device))
+        app.workspace.ensure(folder)
+        save_attribute(folder / f"{name}.safetensors", attribute_vector(with_codes, without_codes), model_name,
+                       (len(with_codes), len(without_codes)))
+        click.echo(f"attribute '{name}' from {len(with_codes)} faces with and {len(without_codes)} without "
+                   f"-> {folder / (name + '.safetensors')}")
+        return
+    if photo is None or output is None:
+        raise InputError("--apply NAME needs a PHOTO and -o OUT.png")
+    try:
+        strengths = [float(a) for a in alphas.split(",")]
+    except ValueError:
+        raise InputError(f"--alpha takes numbers separated by commas, got '{alphas}'") from None
+    face = load_face_input(photo, plugins, res, coverage)
+    with torch.no_grad():
+        code = model.encode(to_tensor([face.crop], device))[0]
+        vector = load_attribute(folder / f"{apply_name}.safetensors", model_name, code.numel()).to(device)
+        rgb, _ = model.decode(torch.stack([code + a * vector for a in strengths]), decoder)
+    write_sequence(output, to_images(rgb))
+    click.echo(f"'{apply_name}' at strengths {', '.join(map(str, strengths))} -> {output}")

@@ -1,0 +1,69 @@
+"""Latent-space operations: interpolation for morphing, attribute vectors and their files."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load, save
+
+from faceswap.atomic import write_atomic
+from faceswap.errors import InputError, ModelError
+
+INTERPOLATIONS = ("linear", "spherical")
+
+
+def interpolate(a: torch.Tensor, b: torch.Tensor, steps: int, mode: str = "spherical") -> torch.Tensor:
+    """``(steps, D)`` codes from ``a`` to ``b`` (both ``(D,)``), endpoints included.
+
+    Spherical interpolation keeps the code's norm, which suits Gaussian latents: a straight
+    line between two typical codes passes through atypically short ones.
+    """
+    t = torch.linspace(0, 1, steps, dtype=a.dtype, device=a.device)[:, None]
+    if mode == "linear":
+        return (1 - t) * a + t * b
+    if mode != "spherical":
+        raise InputError(f"unknown interpolation '{mode}': use one of {', '.join(INTERPOLATIONS)}")
+    a_unit, b_unit = a / a.norm(), b / b.norm()
+    omega = torch.arccos((a_unit * b_unit).sum().clamp(-1 + 1e-7, 1 - 1e-7))
+    if omega.abs() < 1e-4:
+        return (1 - t) * a + t * b
+    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+
+
+def attribute_vector(with_codes: torch.Tensor, without_codes: torch.Tensor) -> torch.Tensor:
+    """Mean code of faces with the attribute minus the mean of faces without it."""
+    return with_codes.mean(0) - without_codes.mean(0)
+
+
+def save_attribute(path: Path, vector: torch.Tensor, model_name: str, counts: tuple[int, int]) -> None:
+    meta = {"model": model_name, "with": str(counts[0]), "without": str(counts[1]), "dims": str(vector.numel())}
+    write_atomic(path, save({"vector": vector.detach().cpu().contiguous()}, metadata=meta))
+
+
+def load_attribute(path: Path, model_name: str, dims: int) -> torch.Tensor:
+    if not path.is_file():
+        raise InputError(f"no attribute vector at {path} (make one with faceswap attribute --with --without --name)")
+    data = path.read_bytes()
+    try:
+        vector = load(data)["vector"]
+        header = json.loads(data[8:8 + int.from_bytes(data[:8], "little")])
+    except Exception as exc:  # any malformed file is the user's to fix, in one line
+        raise ModelError(f"{path} is not an attribute vector file ({exc})") from exc
+    made_for = header.get("__metadata__", {}).get("model")
+    if vector.numel() != dims or made_for not in (None, model_name):
+        raise ModelError(f"{path.name} was made for model '{made_for}' ({vector.numel()} dims); "
+                         f"this model '{model_name}' has {dims}")
+    return vector
+
+
+def to_images(rgb: torch.Tensor) -> list[np.ndarray]:
+    """(N, 3, R, R) in [0, 1] -> list of (R, R, 3) uint8."""
+    array = rgb.clamp(0, 1).mul(255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    return list(array)
+
+
+def to_tensor(crops: list[np.ndarray], device: torch.device) -> torch.Tensor:
+    """list of (R, R, 3) uint8 -> (N, 3, R, R) float in [0, 1]."""
+    return torch.from_numpy(np.stack(crops)).to(device).permute(0, 3, 1, 2).float() / 255.0
