@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import numpy as np
 import torch
 
 from faceswap.cli.context import AppContext

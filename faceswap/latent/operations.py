@@ -15,11 +15,18 @@ INTERPOLATIONS = ("linear", "spherical")
 
 
 def interpolate(a: torch.Tensor, b: torch.Tensor, steps: int, mode: str = "spherical") -> torch.Tensor:
-    """``(steps, D)`` codes from ``a`` to ``b`` (both ``(D,)``), endpoints included.
+    """``(steps, *shape)`` codes from ``a`` to ``b`` (same shape: a vector, or an SAE's code map),
+    endpoints included.
 
     Spherical interpolation keeps the code's norm, which suits Gaussian latents: a straight
     line between two typical codes passes through atypically short ones.
     """
+    shape = a.shape
+    a, b = a.flatten(), b.flatten()
+    return _interpolate_flat(a, b, steps, mode).view(steps, *shape)
+
+
+def _interpolate_flat(a: torch.Tensor, b: torch.Tensor, steps: int, mode: str) -> torch.Tensor:
     t = torch.linspace(0, 1, steps, dtype=a.dtype, device=a.device)[:, None]
     if mode == "linear":
         return (1 - t) * a + t * b

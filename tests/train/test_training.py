@@ -1,7 +1,6 @@
 """Training on real faces with a tiny SAE: learning, checkpoints, resume, safety."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import signal
@@ -17,7 +16,6 @@ from click.testing import CliRunner
 from faceswap.cli.main import cli
 from faceswap.errors import ModelError
 from faceswap.train.checkpoint import load_checkpoint
-from faceswap.train.loop import TrainSettings
 from faceswap.train.session import run_training
 from faceswap.workspace import Workspace
 from tiny import tiny_cli_options, tiny_request
