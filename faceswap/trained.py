@@ -8,7 +8,7 @@ import torch
 
 from faceswap.registry import Registry
 from faceswap.runtime.device import Device
-from faceswap.train.checkpoint import load_checkpoint
+from faceswap.train.checkpoint import load_checkpoint, load_weights
 
 
 def load_trained_model(folder: Path, registry: Registry, device: Device) -> tuple[Any, dict[str, Any]]:
@@ -16,6 +16,6 @@ def load_trained_model(folder: Path, registry: Registry, device: Device) -> tupl
     checkpoint = load_checkpoint(folder)
     info = checkpoint.model_info
     model = registry.create("model", info["plugin"], info["options"], device)
-    model.load_state_dict(checkpoint.weights)
+    load_weights(model, checkpoint.weights, folder)
     model.to(torch.device(device.torch_device)).eval()
     return model, info

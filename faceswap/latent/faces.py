@@ -12,6 +12,7 @@ from faceswap.align.warp import warp_to_face
 from faceswap.errors import InputError, NoFaceError
 from faceswap.extract.plugins import ExtractPlugins
 from faceswap.extract.tracking import FaceFinder
+from faceswap.faceset.store import read_face
 from faceswap.media.image import is_image_file, read_image
 from faceswap.media.pngmeta import read_json
 from faceswap.media.video import open_source
@@ -29,16 +30,18 @@ class FaceInput:
 
 def load_face_input(spec: str, plugins: ExtractPlugins | None, resolution: int, coverage: float) -> FaceInput:
     """``spec``: a photo, a faceswap face file (PNG with a record), or ``video.mp4@N`` (frame N)."""
-    path, _, frame_text = spec.partition("@") if "@" in spec and not Path(spec).exists() else (spec, "", "")
+    # the last @ splits a frame number off (folder names may hold an @ of their own)
+    path, _, frame_text = spec.rpartition("@") if "@" in spec and not Path(spec).exists() else (spec, "", "")
     path = Path(path)
     if not path.exists():
         raise InputError(f"file not found: {path}")
     if path.suffix.lower() == ".png" and _is_face_file(path):
         # shrunk with area filtering first, exactly as training samples are
         face = load_face(path, SampleConfig(resolution, coverage))
-        matrix = recrop_matrix(face.size, face.coverage, resolution, coverage)
-        crop = cv2.warpAffine(face.image, matrix, (resolution, resolution), flags=cv2.INTER_LINEAR)
-        return FaceInput(crop, face.image, matrix)
+        crop = cv2.warpAffine(face.image, recrop_matrix(face.size, face.coverage, resolution, coverage),
+                              (resolution, resolution), flags=cv2.INTER_LINEAR)
+        image, record = read_face(path)             # full size, to paste into
+        return FaceInput(crop, image, recrop_matrix(record.size, record.coverage, resolution, coverage))
     if frame_text:
         image = _video_frame(path, frame_text)
     elif is_image_file(path):
@@ -71,7 +74,8 @@ def _video_frame(path: Path, frame_text: str) -> np.ndarray:
     return next(iter(source.frames(start=index))).image
 
 
-def face_folder_inputs(folder: Path, plugins: ExtractPlugins | None, resolution: int, coverage: float) -> list[np.ndarray]:
+def face_folder_inputs(folder: Path, plugins: ExtractPlugins | None, resolution: int,
+                       coverage: float) -> list[np.ndarray]:
     """Crops of every face file or photo in ``folder`` (a face set's faces/ folder works too)."""
     folder = Path(folder)
     if (folder / "faces").is_dir():

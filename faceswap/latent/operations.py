@@ -49,7 +49,8 @@ def save_attribute(path: Path, vector: torch.Tensor, model_name: str, counts: tu
     write_atomic(path, save({"vector": vector.detach().cpu().contiguous()}, metadata=meta))
 
 
-def load_attribute(path: Path, model_name: str, dims: int) -> torch.Tensor:
+def read_attribute(path: Path) -> tuple[torch.Tensor, str | None]:
+    """(vector, name of the model it was made with) from an attribute file; one-line errors."""
     if not path.is_file():
         raise InputError(f"no attribute vector at {path} (make one with faceswap attribute --with --without --name)")
     data = path.read_bytes()
@@ -58,11 +59,25 @@ def load_attribute(path: Path, model_name: str, dims: int) -> torch.Tensor:
         header = json.loads(data[8:8 + int.from_bytes(data[:8], "little")])
     except Exception as exc:  # any malformed file is the user's to fix, in one line
         raise ModelError(f"{path} is not an attribute vector file ({exc})") from exc
-    made_for = header.get("__metadata__", {}).get("model")
+    return vector, header.get("__metadata__", {}).get("model")
+
+
+def check_attribute(vector: torch.Tensor, made_for: str | None, model_name: str, dims: int, name: str) -> None:
+    """Refuse a vector made for another model or latent size."""
     if vector.numel() != dims or made_for not in (None, model_name):
-        raise ModelError(f"{path.name} was made for model '{made_for}' ({vector.numel()} dims); "
+        raise ModelError(f"attribute '{name}' was made for model '{made_for}' ({vector.numel()} dims); "
                          f"this model '{model_name}' has {dims}")
-    return vector
+
+
+def encode_in_batches(model, crops: list[np.ndarray], device: torch.device, batch: int = 64) -> torch.Tensor:
+    """Codes of any number of crops, ``batch`` at a time so a big folder fits in memory."""
+    return torch.cat([model.encode(to_tensor(crops[i:i + batch], device)) for i in range(0, len(crops), batch)])
+
+
+def decode_in_batches(model, codes: torch.Tensor, identity: int, batch: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    """(rgb, mask) of any number of codes, decoded ``batch`` at a time (results kept on the CPU)."""
+    parts = [model.decode(codes[i:i + batch], identity) for i in range(0, len(codes), batch)]
+    return torch.cat([rgb.cpu() for rgb, _ in parts]), torch.cat([mask.cpu() for _, mask in parts])
 
 
 def to_images(rgb: torch.Tensor) -> list[np.ndarray]:

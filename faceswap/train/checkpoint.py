@@ -182,3 +182,12 @@ def _sha(data: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(data).hexdigest()
+
+
+def load_weights(model: torch.nn.Module, weights: Mapping[str, torch.Tensor], folder: Path) -> None:
+    """Put checkpoint ``weights`` into ``model``; a mismatch is a one-line ModelError."""
+    try:
+        model.load_state_dict(weights, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0]
+        raise ModelError(f"weights in {folder} do not fit the model ({first})") from exc

@@ -24,7 +24,7 @@ from faceswap.plugin_api import API_VERSION
 from faceswap.registry import Registry
 from faceswap.runtime.device import Device
 from faceswap.runtime.progress import NoProgress, Progress
-from faceswap.train.checkpoint import (TrainerState, has_checkpoint, load_checkpoint, read_model_info,
+from faceswap.train.checkpoint import (TrainerState, has_checkpoint, load_checkpoint, load_weights, read_model_info,
                                        save_checkpoint)
 from faceswap.train.hooks import CheckpointHook, LossLogHook, PreviewHook, ProgressHook
 from faceswap.train.loop import TrainingRun, TrainSettings, train
@@ -97,7 +97,7 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
     torch.manual_seed(seed)
     model = plugin_cls(options, device)
     if checkpoint:
-        _load_weights(model, checkpoint.weights, folder)
+        load_weights(model, checkpoint.weights, folder)
     model.to(device.torch_device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=request.settings.lr)
     state = TrainerState(seed=seed)
@@ -158,14 +158,6 @@ def _check_locked(plugin_cls: type, stored: Mapping[str, Any], options: Any, nam
                 f"option '{row.name}' is locked for model '{name}' (trained with {stored[row.name]}, "
                 f"asked for {current[row.name]}): start a new model with --name NEW"
             )
-
-
-def _load_weights(model: torch.nn.Module, weights: Mapping[str, torch.Tensor], folder: Path) -> None:
-    try:
-        model.load_state_dict(weights, strict=True)
-    except RuntimeError as exc:
-        first = str(exc).splitlines()[0]
-        raise ModelError(f"weights in {folder} do not fit the model ({first})") from exc
 
 
 def _face_paths(workspace: Workspace, names: tuple[str, ...]) -> list[Path]:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from PIL import Image
 from safetensors.torch import load_file
 
 from conftest import PHOTOS, VIDEO
@@ -18,7 +19,9 @@ from faceswap.cli.main import cli
 from faceswap.latent.faces import load_face_input
 from faceswap.latent.operations import interpolate, to_tensor
 from faceswap.media.image import read_image
-from faceswap.media.probe import probe
+from faceswap.media.pngmeta import read_json
+from faceswap.media.probe import probe, read_tags
+from faceswap.merge.outputs import PROVENANCE_KEY
 from faceswap.train.loop import TrainSettings
 from faceswap.train.samples import SampleConfig, load_face
 from faceswap.train.session import TrainRequest, run_training
@@ -107,18 +110,58 @@ def test_morph_path_runs_from_a_to_b(vae_ws, registry, cpu, mode):
     assert endpoints_ok >= len(pairs) - 1, f"only {endpoints_ok} of {len(pairs)} morphs start at A and end at B"
 
 
-def test_morph_cli_writes_strips_and_animations(vae_ws, tmp_path):
+def test_morph_cli_writes_strips_and_animations_tagged_as_synthetic(vae_ws, tmp_path):
     a, b = str(_faces(vae_ws, "src")[0]), str(PHOTOS / "obama" / "obama.jpg")
     result = run(vae_ws, "morph", a, b, "--steps", "6", "-o", str(tmp_path / "m.png"))
     assert result.exit_code == 0, result.output
     assert read_image(tmp_path / "m.png").shape == (64, 6 * 64, 3)
-    result = run(vae_ws, "morph", str(PHOTOS / "obama" / "obama.jpg"), b, "--steps", "5", "--paste",
-                 "-o", str(tmp_path / "m.mp4"))
+    assert "synthetic" in read_json(tmp_path / "m.png", PROVENANCE_KEY.encode())
+    result = run(vae_ws, "morph", b, a, "--steps", "5", "--paste", "-o", str(tmp_path / "m.mp4"))
     assert result.exit_code == 0, result.output
     assert probe(tmp_path / "m.mp4").frame_count == 5
+    assert "synthetic" in read_tags(tmp_path / "m.mp4")[PROVENANCE_KEY]
     frame = f"{VIDEO / 'katie_hill__hdtf_wda_000.mp4'}@10"          # a video frame as input
     assert run(vae_ws, "morph", frame, b, "-o", str(tmp_path / "m.gif")).exit_code == 0
-    assert (tmp_path / "m.gif").read_bytes()[:6] in (b"GIF89a", b"GIF87a")
+    with Image.open(tmp_path / "m.gif") as gif:
+        assert gif.n_frames == 9 and b"synthetic" in gif.info["comment"]
+
+
+def test_morph_paste_replaces_only_the_face_of_a(vae_ws, tmp_path):
+    photo = read_image(PHOTOS / "obama" / "obama.jpg")
+    katie = str(_faces(vae_ws, "dst")[2])
+    result = run(vae_ws, "morph", str(PHOTOS / "obama" / "obama.jpg"), katie, "--steps", "2", "--paste",
+                 "--color", "mkl", "--blender", "laplacian", "-o", str(tmp_path / "p.png"))
+    assert result.exit_code == 0, result.output
+    pasted = read_image(tmp_path / "p.png")
+    height, width = photo.shape[:2]
+    assert pasted.shape == (height, 2 * width, 3)
+    for frame in (pasted[:, :width], pasted[:, width:]):
+        changed = np.any(frame != photo, axis=2)
+        assert 0.01 < changed.mean() < 0.5, "the face, and only the face region, is replaced"
+        assert not changed[:, :width // 8].any() and not changed[-height // 8:].any()
+    # a face file as A is pasted into the full stored face, not the model-sized copy
+    result = run(vae_ws, "morph", katie, str(PHOTOS / "obama" / "obama.jpg"), "--steps", "2", "--paste",
+                 "-o", str(tmp_path / "f.png"))
+    assert result.exit_code == 0, result.output
+    side = read_image(katie).shape[0]                               # 128 here; the model's copy is ~97
+    assert read_image(tmp_path / "f.png").shape == (side, 2 * side, 3)
+
+
+def test_latent_commands_refuse_bad_arguments_before_any_work(vae_ws, tmp_path):
+    a, b = str(_faces(vae_ws, "src")[0]), str(_faces(vae_ws, "dst")[0])
+    cases = [
+        (["morph", a, b, "-o", str(tmp_path / "m.jpg")], "must be a .png / .gif / .mp4"),
+        (["morph", a, b, "--color", "mkl", "-o", str(tmp_path / "m.png")], "add --paste"),
+        (["morph", a, b, "--paste", "--blender", "alhpa", "-o", str(tmp_path / "m.png")], "alpha"),
+        (["morph", a, b, "--decoder", "1", "-o", str(tmp_path / "m.png")], "1 decoder(s)"),
+        (["generate", "-o", str(tmp_path / "grid")], "must be a .png"),
+        (["attribute", "--with", str(tmp_path), "--without", str(tmp_path), "--name", "../up"], "no folders"),
+    ]
+    for args, message in cases:
+        result = run(vae_ws, *args)
+        assert result.exit_code == 1 and message in result.output, (args, result.output)
+        assert len(result.output.strip().splitlines()) == 1, result.output
+    assert not list(tmp_path.iterdir())
 
 
 def test_morph_works_with_an_sae_model(vae_ws, registry, cpu, tmp_path):
@@ -134,7 +177,7 @@ def test_attribute_vector_moves_a_face_toward_the_with_folder(vae_ws, registry, 
     src, dst = vae_ws / "facesets" / "src", vae_ws / "facesets" / "dst"
     made = run(vae_ws, "attribute", "--with", str(src), "--without", str(dst), "--name", "aoc")
     assert made.exit_code == 0, made.output
-    assert (vae_ws / "attributes" / "aoc.safetensors").is_file()
+    assert (vae_ws / "models" / "vae" / "attributes" / "aoc.safetensors").is_file()
     katie = str(_faces(vae_ws, "dst")[3])
     applied = run(vae_ws, "attribute", "--apply", "aoc", "--alpha=-1,0,1,2", katie, "-o", str(tmp_path / "a.png"))
     assert applied.exit_code == 0, applied.output
