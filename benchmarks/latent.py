@@ -16,7 +16,7 @@ closer (inside the face mask) to A than to B and whose last is closer to B, for 
 frames of trained people and for pairs with one of the two people never trained on; the
 masked reconstruction error; the share of 64 prior samples (temperature 0.5 and 1) in which
 SCRFD finds a face. Writes latent_quality.json (runs of other betas kept) and
-latent_quality_<beta>.png (two morphs, then samples at T 0.5 and T 1).
+latent_quality_<beta>_<iters>_lr<lr>.png (two morphs, then samples at T 0.5 and T 1).
 
 Run: python benchmarks/latent.py [--steps 60] [--samples 64] [--presets quick full]
      python benchmarks/latent.py --presets --quality-iters 600 --kl-weights 0.002 0.0005
@@ -200,12 +200,16 @@ def latent_quality(folder: Path, registry: Registry, held_out: dict[str, list[Pa
 
 
 def write_quality_report(report: dict) -> None:
-    """Write latent_quality.json, keeping runs of other betas made with the same iterations and faces."""
+    """Write latent_quality.json, keeping earlier runs (other betas or lengths) made on the same faces."""
     path = RESULTS / "latent_quality.json"
     old = json.loads(path.read_text()) if path.is_file() else {}
-    same = all(old.get(key) == report[key] for key in ("iterations", "clips", "unseen", "train_faces"))
-    runs = {**(old.get("runs", {}) if same else {}), **report["runs"]}
-    path.write_text(json.dumps({**report, "runs": runs}, indent=2) + "\n")
+    same = all(old.get(key) == report[key] for key in ("clips", "unseen", "train_faces"))
+    # runs written before keys named their length and learning rate used the default rate
+    default_lr = TrainSettings().lr
+    earlier = {(key if "@" in key else f"beta {key} @ {old.get('iterations')} iterations, lr {default_lr}"): run
+               for key, run in old.get("runs", {}).items()} if same else {}
+    report = {key: value for key, value in report.items() if key != "iterations"}
+    path.write_text(json.dumps({**report, "runs": {**earlier, **report["runs"]}}, indent=2) + "\n")
 
 
 def quality(args: argparse.Namespace, registry: Registry, work: Path) -> dict:
@@ -219,13 +223,15 @@ def quality(args: argparse.Namespace, registry: Registry, work: Path) -> dict:
         started = time.perf_counter()
         run_training(TrainRequest(plugin="vae", preset="quick", name=name, src=QUALITY_CLIPS, dst=QUALITY_CLIPS,
                                   model_options={"kl_weight": beta},
-                                  settings=TrainSettings(batch=8, iters=args.quality_iters), seed=0,
+                                  settings=TrainSettings(batch=8, lr=args.lr, iters=args.quality_iters), seed=0,
                                   preview_every=0, save_minutes=5, workers=1), ws, registry, resolve_device("cpu"))
         minutes = (time.perf_counter() - started) / 60
-        result = latent_quality(ws.model_dir(name), registry, held_out, RESULTS / f"latent_quality_{beta}.png")
-        report["runs"][str(beta)] = {"train_minutes": minutes, **result}
+        picture = RESULTS / f"latent_quality_{beta}_{args.quality_iters}_lr{args.lr}.png"
+        result = latent_quality(ws.model_dir(name), registry, held_out, picture)
+        run_name = f"beta {beta} @ {args.quality_iters} iterations, lr {args.lr}"
+        report["runs"][run_name] = {"train_minutes": minutes, **result}
         write_quality_report(report)             # after each run, so runs made one at a time add up
-        print(f"beta {beta}: {args.quality_iters} iterations in {minutes:.1f} min; morph ends right: "
+        print(f"beta {beta}, lr {args.lr}: {args.quality_iters} iterations in {minutes:.1f} min; morph ends right: "
               f"{result['seen_people_endpoints_ok']:.0%} of {result['seen_people_pairs']} held-out frames of "
               f"trained people (masked MSE {result['seen_people_mse']:.4f}), "
               f"{result['unseen_people_endpoints_ok']:.0%} of {result['unseen_people_pairs']} pairs with an unseen "
@@ -241,6 +247,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=64, help="faces generated")
     parser.add_argument("--presets", nargs="*", default=["quick", "full"], help="presets to time (none: skip)")
     parser.add_argument("--quality-iters", type=int, default=0, help="also run the quality check this long")
+    parser.add_argument("--lr", type=float, default=TrainSettings().lr, help="learning rate for the quality check")
     parser.add_argument("--kl-weights", type=float, nargs="+", default=[0.002], help="betas for the quality check")
     args = parser.parse_args()
     registry, cpu = Registry.discover(), resolve_device("cpu")
