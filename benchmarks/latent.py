@@ -31,23 +31,21 @@ import tempfile
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from click.testing import CliRunner
 
-from faceswap.align.template import recrop_matrix
 from faceswap.cli.main import cli
 from faceswap.extract.pipeline import ExtractSettings, extract
 from faceswap.extract.plugins import ExtractChoice, build_extract_plugins
 from faceswap.faceset.store import FaceSet
 from faceswap.latent.operations import interpolate, to_images
+from faceswap.latent.quality import faces_found, masked_crop, masked_mse
 from faceswap.latent.render import grid
 from faceswap.media.image import write_image
 from faceswap.registry import Registry
 from faceswap.runtime.device import resolve_device
 from faceswap.train.loop import TrainSettings
-from faceswap.train.samples import SampleConfig, load_face
 from faceswap.train.session import TrainRequest, run_training
 from faceswap.trained import load_trained_model
 from faceswap.workspace import Workspace
@@ -139,30 +137,17 @@ def morph_pairs(held_out: dict[str, list[Path]], people: list[str], partners: li
     return pairs
 
 
-def masked_crop(path: Path, res: int, coverage: float) -> tuple[np.ndarray, np.ndarray]:
-    """A face file at the model's crop, (3, R, R) in [0, 1], and its stored mask (1, R, R)."""
-    face = load_face(path, SampleConfig(res, coverage))
-    matrix = recrop_matrix(face.size, face.coverage, res, coverage)
-    crop = cv2.warpAffine(face.image, matrix, (res, res), flags=cv2.INTER_LINEAR)
-    mask = cv2.warpAffine(face.mask, matrix, (res, res), flags=cv2.INTER_LINEAR)
-    return crop.transpose(2, 0, 1).astype(np.float32) / 255, mask[None].astype(np.float32) / 255
-
-
-@torch.no_grad()
 def morph_endpoints(model, pairs: list[tuple[Path, Path]]) -> tuple[float, float]:
     """(share of pairs whose 2-step morph starts nearer A and ends nearer B, mean masked MSE of the ends)."""
     res, coverage = model.options.resolution, model.options.coverage
-
-    def mse(x: np.ndarray, y: np.ndarray, m: np.ndarray) -> float:
-        return float(np.sum(m * (x - y) ** 2) / (3 * m.sum()))
     ok, errors = 0, []
     for path_a, path_b in pairs:
         (a, mask_a), (b, mask_b) = masked_crop(path_a, res, coverage), masked_crop(path_b, res, coverage)
         codes = model.encode(torch.from_numpy(np.stack([a, b])))
         frames = model.decode(interpolate(codes[0], codes[1], 2, "spherical"), 0)[0].numpy()
-        ok += (mse(frames[0], a, mask_a) < mse(frames[0], b, mask_a)
-               and mse(frames[1], b, mask_b) < mse(frames[1], a, mask_b))
-        errors += [mse(frames[0], a, mask_a), mse(frames[1], b, mask_b)]
+        ok += (masked_mse(frames[0], a, mask_a) < masked_mse(frames[0], b, mask_a)
+               and masked_mse(frames[1], b, mask_b) < masked_mse(frames[1], a, mask_b))
+        errors += [masked_mse(frames[0], a, mask_a), masked_mse(frames[1], b, mask_b)]
     return ok / len(pairs), float(np.mean(errors))
 
 
@@ -182,12 +167,7 @@ def latent_quality(folder: Path, registry: Registry, held_out: dict[str, list[Pa
         rgb, _ = model.decode(model.sample(64, temperature, torch.Generator().manual_seed(0)), 0)
         images = to_images(rgb)
         grids.append(grid(images[:16], columns=16))
-        hits = 0
-        for image in images:
-            canvas = np.zeros((512, 512, 3), np.uint8)         # a 256 px face in a frame, as in a photo
-            canvas[128:384, 128:384] = cv2.resize(image, (256, 256), interpolation=cv2.INTER_CUBIC)
-            hits += bool(detector.detect([canvas])[0])
-        found[f"samples_with_face_t{temperature}"] = hits / len(images)
+        found[f"samples_with_face_t{temperature}"] = faces_found(detector, images) / len(images)
     strips = []
     for path_a, path_b in (seen_pairs[0], unseen_pairs[0]):
         a, b = masked_crop(path_a, res, coverage)[0], masked_crop(path_b, res, coverage)[0]

@@ -5,7 +5,6 @@ import json
 import shutil
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 import torch
@@ -14,16 +13,15 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from conftest import PHOTOS, VIDEO
-from faceswap.align.template import recrop_matrix
 from faceswap.cli.main import cli
 from faceswap.latent.faces import load_face_input
 from faceswap.latent.operations import interpolate, to_tensor
+from faceswap.latent.quality import faces_found, masked_crop, masked_mse
 from faceswap.media.image import read_image
 from faceswap.media.pngmeta import read_json
 from faceswap.media.probe import probe, read_tags
 from faceswap.merge.outputs import PROVENANCE_KEY
 from faceswap.train.loop import TrainSettings
-from faceswap.train.samples import SampleConfig, load_face
 from faceswap.train.session import TrainRequest, run_training
 from faceswap.trained import load_trained_model
 from faceswap.workspace import Workspace
@@ -65,29 +63,9 @@ def test_generated_samples_are_faces_the_detector_finds(vae_ws, registry, cpu, t
     flat = rgb.flatten(1)
     assert torch.cdist(flat, flat)[~torch.eye(32, dtype=bool)].min() > 0.5, "samples differ from each other"
     detector = registry.create("detector", "scrfd", {}, cpu)
-    found = 0
-    for image in (rgb.permute(0, 2, 3, 1).numpy() * 255).astype(np.uint8):
-        canvas = np.zeros((512, 512, 3), np.uint8)          # a 256 px face in a frame, as a photo would show it
-        canvas[128:384, 128:384] = cv2.resize(image, (256, 256), interpolation=cv2.INTER_CUBIC)
-        found += bool(detector.detect([canvas])[0])
+    found = faces_found(detector, list((rgb.permute(0, 2, 3, 1).numpy() * 255).astype(np.uint8)))
     # measured 29 of 32 (31 with seed 1); a VAE that collapsed or never learned faces finds 3-11
     assert found >= 20, f"the detector found a face in only {found} of 32 samples"
-
-
-def _masked_crop(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """A face file at the model's crop as (3, R, R) floats, with its stored face mask (1, R, R).
-
-    The VAE is trained under the mask, so its background is free: compare faces inside it.
-    """
-    face = load_face(path, SampleConfig(64, 1.6))
-    matrix = recrop_matrix(face.size, face.coverage, 64, 1.6)
-    crop = cv2.warpAffine(face.image, matrix, (64, 64), flags=cv2.INTER_LINEAR)
-    mask = cv2.warpAffine(face.mask, matrix, (64, 64), flags=cv2.INTER_LINEAR)
-    return crop.transpose(2, 0, 1).astype(np.float32) / 255, mask[None].astype(np.float32) / 255
-
-
-def _masked_mse(x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> float:
-    return float(np.sum(mask * (x - y) ** 2) / (3 * mask.sum()))
 
 
 @pytest.mark.parametrize("mode", ["linear", "spherical"])
@@ -96,15 +74,15 @@ def test_morph_path_runs_from_a_to_b(vae_ws, registry, cpu, mode):
     pairs = list(zip(_faces(vae_ws, "src"), _faces(vae_ws, "dst")))
     endpoints_ok = 0
     for path_a, path_b in pairs:
-        (a, mask_a), (b, mask_b) = _masked_crop(path_a), _masked_crop(path_b)
+        (a, mask_a), (b, mask_b) = masked_crop(path_a, 64, 1.6), masked_crop(path_b, 64, 1.6)
         with torch.no_grad():
             codes = model.encode(torch.from_numpy(np.stack([a, b])))
             frames = model.decode(interpolate(codes[0], codes[1], 7, mode), 0)[0].numpy()
-        first_ok = _masked_mse(frames[0], a, mask_a) < _masked_mse(frames[0], b, mask_a)
-        last_ok = _masked_mse(frames[-1], b, mask_b) < _masked_mse(frames[-1], a, mask_b)
+        first_ok = masked_mse(frames[0], a, mask_a) < masked_mse(frames[0], b, mask_a)
+        last_ok = masked_mse(frames[-1], b, mask_b) < masked_mse(frames[-1], a, mask_b)
         endpoints_ok += first_ok and last_ok
         whole = np.ones_like(mask_a)
-        to_a = [_masked_mse(f, frames[0], whole) for f in frames]
+        to_a = [masked_mse(f, frames[0], whole) for f in frames]
         assert all(later > earlier for earlier, later in zip(to_a, to_a[1:])), f"{path_a.name}: {to_a}"
     # measured 8 of 8; one pair of look-alike frames may go either way on another CPU's arithmetic
     assert endpoints_ok >= len(pairs) - 1, f"only {endpoints_ok} of {len(pairs)} morphs start at A and end at B"
