@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from faceswap.align.template import MIRROR_68
 from faceswap.align.umeyama import apply, umeyama
 from faceswap.media.video import open_source
 from faceswap.registry import Registry
@@ -20,10 +21,6 @@ from faceswap.runtime.device import resolve_device
 MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media" / "video"
 CLIPS = ["aoc__hdtf_wda_000.mp4", "katie_hill__hdtf_wda_000.mp4", "obama__weekly_address.mp4",
          "young_woman__liveportrait_d10.mp4", "man_glasses__liveportrait_d9.mp4"]
-# iBUG mirror pairs, to symmetrise the mean
-MIRROR = list(range(16, -1, -1)) + list(range(26, 16, -1)) + [27, 28, 29, 30] + [35, 34, 33, 32, 31] \
-    + [45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40] + [54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55] \
-    + [64, 63, 62, 61, 60, 67, 66, 65]
 
 
 def collect() -> list[np.ndarray]:
@@ -44,14 +41,14 @@ def mean_shape(shapes: list[np.ndarray]) -> np.ndarray:
     for _ in range(10):
         aligned = [apply(umeyama(s[17:], mean[17:]), s) for s in shapes]
         mean = np.mean(aligned, axis=0)
-        mirrored = mean[MIRROR] * [-1, 1]
+        mirrored = mean[MIRROR_68] * [-1, 1]
         mirrored = apply(umeyama(mirrored, mean), mirrored)
         mean = (mean + mirrored) / 2
     for _ in range(3):   # exact left-right symmetry about x = 0, then normalise
         inner = mean[17:]
         lo, hi = inner.min(0), inner.max(0)
         mean = (mean - (lo + hi) / 2) / (hi[0] - lo[0])
-        mean = (mean + mean[MIRROR] * [-1, 1]) / 2
+        mean = (mean + mean[MIRROR_68] * [-1, 1]) / 2
     return mean
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from faceswap.align.template import recrop_matrix
+from faceswap.align.template import MIRROR_68, recrop_matrix
 from faceswap.align.umeyama import apply
 from faceswap.errors import FaceSetError
 from faceswap.faceset.store import read_face
@@ -139,7 +139,7 @@ def make_sample(face: _Face, config: SampleConfig, rng: np.random.Generator) -> 
     mask = cv2.warpAffine(face.mask, matrix, (res, res), flags=cv2.INTER_LINEAR)
     points = apply(matrix, face.points)
     if matrix[0, 0] * matrix[1, 1] - matrix[0, 1] * matrix[1, 0] < 0:   # flipped: swap left/right parts
-        points = points[_MIRROR]
+        points = points[MIRROR_68]
     target = colour_jitter(target.astype(np.float32) / 255.0, rng, config.colour)
     warped = random_warp(target, rng, config.warp)
     return {
@@ -149,13 +149,6 @@ def make_sample(face: _Face, config: SampleConfig, rng: np.random.Generator) -> 
         "priority": priority_map(points, res)[None],
     }
 
-
-# iBUG index of each point's mirror image (for flipped samples)
-_MIRROR = np.array(
-    list(range(16, -1, -1)) + list(range(26, 16, -1)) + [27, 28, 29, 30] + [35, 34, 33, 32, 31]
-    + [45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40] + [54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55]
-    + [64, 63, 62, 61, 60, 67, 66, 65]
-)
 
 
 class StepSampler(Sampler[int]):
