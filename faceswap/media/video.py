@@ -30,14 +30,26 @@ class FrameSource:
 
     info: VideoInfo
 
-    def frames(self, start: int = 0, every: int = 1) -> Iterator[Frame]:
-        """Frames whose index is >= ``start`` and a multiple of ``every``, in order."""
+    def frames(self, start: int = 0, every: int = 1, run: int = 1) -> Iterator[Frame]:
+        """Frames whose index is >= ``start`` and, counted from a multiple of ``every``,
+        among the first ``run`` (run 1: the multiples of ``every``), in order."""
         raise NotImplementedError
 
-    def frame_indices(self, start: int = 0, every: int = 1) -> range:
-        """Indices ``frames(start, every)`` will yield (when the count is exact)."""
-        first = start + (-start % every)
-        return range(first, self.info.frame_count, every)
+    def frame_indices(self, start: int = 0, every: int = 1, run: int = 1) -> list[int]:
+        """Indices ``frames(start, every, run)`` will yield (when the count is exact)."""
+        return list(_selected(start, every, run, self.info.frame_count))
+
+
+def _selected(start: int, every: int, run: int, stop: int | None = None) -> Iterator[int]:
+    """Indices >= start whose remainder modulo ``every`` is below ``run``, up to ``stop``."""
+    run = max(1, min(run, every))
+    index = start
+    while stop is None or index < stop:
+        if index % every < run:
+            yield index
+            index += 1
+        else:
+            index += every - index % every
 
 
 class VideoSource(FrameSource):
@@ -46,14 +58,15 @@ class VideoSource(FrameSource):
     def __init__(self, path: Path) -> None:
         self.info = probe(path)
 
-    def frames(self, start: int = 0, every: int = 1, prefetch_depth: int = 8) -> Iterator[Frame]:
-        return prefetch(self._decode(start, every), depth=prefetch_depth)
+    def frames(self, start: int = 0, every: int = 1, run: int = 1, prefetch_depth: int = 8) -> Iterator[Frame]:
+        return prefetch(self._decode(start, every, run), depth=prefetch_depth)
 
-    def _decode(self, start: int, every: int) -> Iterator[Frame]:
+    def _decode(self, start: int, every: int, run: int = 1) -> Iterator[Frame]:
         info = self.info
+        run = max(1, min(run, every))
         stream = ffmpeg.input(str(info.path))
         if start > 0 or every > 1:
-            stream = stream.filter("select", f"gte(n,{start})*not(mod(n,{every}))")
+            stream = stream.filter("select", f"gte(n,{start})*lt(mod(n,{every}),{run})")
         args = (
             stream.output("pipe:", format="rawvideo", pix_fmt="rgb24", fps_mode="passthrough")
             .global_args("-nostdin", "-hide_banner", "-loglevel", "error")
@@ -61,7 +74,7 @@ class VideoSource(FrameSource):
         )
         frame_bytes = info.width * info.height * 3
         fps = float(info.fps) if info.fps else 0.0
-        index = start + (-start % every)
+        indices = _selected(start, every, run)
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
         errors: list[bytes] = []
         drain = threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True)
@@ -73,9 +86,9 @@ class VideoSource(FrameSource):
                 if len(data) < frame_bytes:
                     break
                 image = np.frombuffer(data, np.uint8).reshape(info.height, info.width, 3)
+                index = next(indices)
                 yield Frame(index, index / fps if fps else 0.0, image)
                 produced += 1
-                index += every
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -97,9 +110,9 @@ class ImageFolderSource(FrameSource):
         self.info = VideoInfo(Path(folder), first.shape[1], first.shape[0], Fraction(0),
                               len(self.files), 0.0, 0, False, "images")
 
-    def frames(self, start: int = 0, every: int = 1, prefetch_depth: int = 4) -> Iterator[Frame]:
+    def frames(self, start: int = 0, every: int = 1, run: int = 1, prefetch_depth: int = 4) -> Iterator[Frame]:
         def read() -> Iterator[Frame]:
-            for index in self.frame_indices(start, every):
+            for index in self.frame_indices(start, every, run):
                 path = self.files[index]
                 yield Frame(index, 0.0, read_image(path), name=path.name)
         return prefetch(read(), depth=prefetch_depth)
