@@ -30,6 +30,9 @@ def test_reader_yields_ordered_rgb_frames_with_timestamps():
     picked = list(source.frames(start=7, every=4))
     assert [f.index for f in picked] == list(source.frame_indices(7, 4)) == list(range(8, 91, 4))
     assert np.array_equal(picked[0].image, frames[8].image)
+    runs = list(source.frames(start=12, every=20, run=3))        # runs of 3 consecutive frames
+    assert [f.index for f in runs] == source.frame_indices(12, 20, 3) == [20, 21, 22, 40, 41, 42, 60, 61, 62, 80, 81, 82]
+    assert all(np.array_equal(f.image, frames[f.index].image) for f in runs)
 
 
 def test_stopping_early_ends_the_decoder():
