@@ -22,6 +22,10 @@ from faceswap.merge.outputs import FramesOutput, VideoOutput
 from faceswap.merge.pipeline import Merger, MergeSettings, faces_by_frame, merge
 from faceswap.merge.smoothing import SmoothingConfig
 from faceswap.merge.swapper import FaceSwapper
+from faceswap.score.collect import Sampling, default_every
+from faceswap.score.report import ScoreContext
+from faceswap.score.run import LiveScoring, ScoreTools, build_tools, finish_report, report_folder
+from faceswap.score.scorer import RunScorer
 
 
 @click.command("merge")
@@ -55,12 +59,16 @@ from faceswap.merge.swapper import FaceSwapper
 @click.option("--preview-frame", type=click.IntRange(min=0),
               help="Only write a before/after PNG of frame N (to -o, default <workspace>/output/<stem>_frameN.png).")
 @click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True, help="Frames per model batch.")
+@click.option("--no-report", is_flag=True, help="Do not score the swap (by default a quality report is written "
+                                                 "beside the output, <output stem>.report/).")
+@click.option("--score-every", type=click.IntRange(min=1),
+              help="Frames between scored runs for the report [default: one run per second of video].")
 @click.pass_obj
 def merge_command(app: AppContext, video: Path, model_name: str, faceset: str | None, output: Path | None,
                   color: str, blender: str, overrides: tuple[str, ...], mask: str, erode: float, blur: float,
                   no_smooth: bool, smooth_beta: float, ref: Path | None, ref_threshold: float, codec: str, crf: int,
                   encode_preset: str, watermark: bool, frames_out: Path | None, preview_frame: int | None,
-                  batch: int) -> None:
+                  batch: int, no_report: bool, score_every: int | None) -> None:
     """Swap the faces of VIDEO for the source person of a trained model.
 
     Every frame keeps its resolution and timing and the audio is copied; the file is
@@ -75,14 +83,16 @@ def merge_command(app: AppContext, video: Path, model_name: str, faceset: str | 
         _merge(app, device, video, model_name, faceset, output, color, blender, overrides,
                MergeSettings(mask=mask, erode=erode, blur=blur, smooth=not no_smooth,
                              smoothing=SmoothingConfig(beta=smooth_beta), watermark=watermark, batch=batch),
-               ref, ref_threshold, EncodeSettings(codec=codec, crf=crf, preset=encode_preset), frames_out, preview_frame)
+               ref, ref_threshold, EncodeSettings(codec=codec, crf=crf, preset=encode_preset), frames_out, preview_frame,
+               None if no_report else score_every or 0)
     finally:
         torch.set_num_threads(threads)
 
 
 def _merge(app: AppContext, device, video: Path, model_name: str, faceset: str | None, output: Path | None,
            color: str, blender: str, overrides: tuple[str, ...], settings: MergeSettings, ref: Path | None,
-           ref_threshold: float, encode: EncodeSettings, frames_out: Path | None, preview_frame: int | None) -> None:
+           ref_threshold: float, encode: EncodeSettings, frames_out: Path | None, preview_frame: int | None,
+           score_every: int | None) -> None:
     source = open_source(video)
     if source.info.fps == 0:
         raise InputError(f"{video} is not a video: merge needs a video (use --frames-out for image folders)")
@@ -111,11 +121,36 @@ def _merge(app: AppContext, device, video: Path, model_name: str, faceset: str |
         path = output or app.workspace.ensure(app.workspace.output) / f"{video.stem}_swapped.mp4"
         path.parent.mkdir(parents=True, exist_ok=True)
         out = VideoOutput(path, source.info, encode)
+    scoring = None
+    if score_every is not None:
+        tools = build_tools(app.registry, device)
+        every = score_every or default_every(float(source.info.fps))
+        scoring = LiveScoring(RunScorer(tools.landmarker, tools.embedder), Sampling(every))
     with tqdm(total=source.info.frame_count, unit="frame", desc=f"merge {video.name}", dynamic_ncols=True) as bar:
-        summary = merge(source, faces, merger, out, progress=bar)
+        summary = merge(source, faces, merger, out, progress=bar, on_written=scoring.written if scoring else None)
     rate = summary.frames / summary.seconds if summary.seconds else 0.0
     click.echo(f"{summary.frames} frames merged, {summary.faces_swapped} faces swapped, {summary.seconds:.1f} s "
                f"({rate:.1f} frames/s) -> {out.path}")
+    if scoring is not None:
+        _report(app, tools, scoring, swapper.info, faces_set, source, out.path)
+
+
+def _report(app: AppContext, tools: ScoreTools, scoring: LiveScoring, model_info: dict, faces_set: FaceSet,
+            source, output: Path) -> None:
+    """Score what was just merged and say it in two lines (the video is already complete)."""
+    faces = scoring.finish()
+    if not faces:
+        click.echo("report: no swapped face in the scored frames; nothing to report")
+        return
+    sampling = scoring.collector.sampling
+    context = ScoreContext(str(source.info.path), str(output), source.info.frame_count, sampling.every,
+                           sampling.length, tuple(model_info.get("facesets", {}).get("src", ["src"])),
+                           faces_set.folder.name)
+    report, page = finish_report(app.workspace, tools, faces, context, faces_set, report_folder(output))
+    click.echo(f"quality: {report.headline}")
+    if "identity" in report.context.extra:
+        click.echo(f"quality: identity {report.context.extra['identity']}")
+    click.echo(f"quality report -> {page}")
 
 
 def _preview(app: AppContext, source, faces, merger: Merger, index: int, output: Path | None, video: Path) -> None:

@@ -8,7 +8,7 @@ inside its own bounding box, so the rest of the frame is never touched.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -163,12 +163,17 @@ def paste_face(image: np.ndarray, face: np.ndarray, mask: np.ndarray, matrix: np
     return out
 
 
+WrittenFrame = Callable[[Frame, np.ndarray, list[FaceRecord]], None]
+
+
 def merge(source: FrameSource, faces: dict[int, list[FaceRecord]], merger: Merger, output: Output,
-          progress: Progress | None = None) -> MergeSummary:
+          progress: Progress | None = None, on_written: WrittenFrame | None = None) -> MergeSummary:
     """Merge every frame of ``source`` into ``output``; frames without a face pass untouched.
 
     Three stages overlap: decoding (prefetch thread), cropping + the model (here), and
     colour, blending and writing to the encoder (writer thread, frames in order).
+    ``on_written(frame, merged image, swapped face records)`` sees every frame once written
+    (the quality report listens there); it runs in the writer thread and must be quick.
     """
     progress = progress if progress is not None else NoProgress()
     started = time.perf_counter()
@@ -177,6 +182,8 @@ def merge(source: FrameSource, faces: dict[int, list[FaceRecord]], merger: Merge
     def finish_and_write(job: _Job) -> None:
         frame, image, swapped = merger.finish(job)
         output.write(frame.index, image)
+        if on_written is not None:
+            on_written(frame, image, job.records)
         counts["frames"] += 1
         counts["faces"] += swapped
 

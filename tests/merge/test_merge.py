@@ -1,6 +1,7 @@
 """``faceswap merge`` end to end on a real clip with a tiny trained model."""
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -204,3 +205,19 @@ def test_ref_swaps_only_the_chosen_person(ws, tmp_path):
     one = run(ws, "merge", str(clip), "--preview-frame", "2", "-o", str(tmp_path / "one.png"),
               "--ref", str(PHOTOS / "biden" / "biden2.jpg"))
     assert one.exit_code == 0 and "1 faces swapped" in one.output, one.output
+
+
+def test_merge_scores_its_output_unless_told_not_to(ws, talking_frames):
+    out = ws / "output" / "scored.mp4"
+    result = run(ws, "merge", str(talking_frames), "-o", str(out), "--preset", "ultrafast", "--score-every", "10")
+    assert result.exit_code == 0, result.output
+    quality = [line for line in result.output.splitlines() if line.startswith("quality:")]
+    assert quality and "identity" in quality[0] and "pose err" in quality[0] and "sharpness" in quality[0]
+    report = json.loads((ws / "output" / "scored.report" / "report.json").read_text())
+    assert report["faces_scored"] == 3 and report["every"] == 10            # frames 0, 10, 20
+    assert report["source_sets"] == ["src"] and report["destination_set"] == "aoc25"
+    assert report["summary"]["pose_error"]["n"] == 3
+    assert (ws / "output" / "scored.report" / "report.html").is_file()
+    plain = ws / "output" / "plain.mp4"
+    assert run(ws, "merge", str(talking_frames), "-o", str(plain), "--no-report").exit_code == 0
+    assert plain.is_file() and not (ws / "output" / "plain.report").exists()
