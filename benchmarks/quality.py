@@ -1,0 +1,105 @@
+"""Swap quality of a training budget, by a fixed protocol anyone can rerun.
+
+Source AOC (aoc__hdtf_wda_000.mp4), destination Katie Hill (katie_hill__hdtf_wda_000.mp4): two
+people no weights this project ships were built from. The steps are the user's own commands:
+extract both clips (every frame), train a fresh model for the budget, merge the destination
+clip, score the result against it (a run of 3 frames every 5 frames: 40 runs). Writes
+benchmarks/results/quality_<preset>_<budget>.json (machine, budget, iterations, every metric)
+and the last training preview beside it.
+
+Run: python benchmarks/quality.py --minutes 30 [--preset quick] [--workspace DIR] [-O model.KEY=VALUE ...]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MEDIA = Path(os.environ.get("FACESWAP_TEST_MEDIA", ROOT.parent / "shared" / "media"))
+RESULTS = ROOT / "benchmarks" / "results"
+SOURCE = "aoc__hdtf_wda_000.mp4"
+DESTINATION = "katie_hill__hdtf_wda_000.mp4"
+SCORE_EVERY = 5
+
+
+def faceswap(workspace: Path, *args: str) -> str:
+    """Run one faceswap command as a user would; its output, or exit with it on failure."""
+    command = [sys.executable, "-m", "faceswap", "--workspace", str(workspace), *args]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def cpu_model() -> str:
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "")
+    except OSError:
+        return platform.processor()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    budget = parser.add_mutually_exclusive_group(required=True)
+    budget.add_argument("--minutes", type=float, help="training budget in wall-clock minutes")
+    budget.add_argument("--iters", type=int, help="training budget in iterations")
+    parser.add_argument("--preset", default="quick", help="model preset [quick]")
+    parser.add_argument("--workspace", type=Path, help="reuse this workspace (face sets are extracted once)")
+    parser.add_argument("--tag", default="", help="suffix for the result file name (e.g. the knob tried)")
+    parser.add_argument("-O", "--option", dest="overrides", action="append", default=[],
+                        help="extra training option passed to faceswap train (repeatable)")
+    parser.add_argument("--train-arg", action="append", default=[], help="extra raw argument for faceswap train")
+    args = parser.parse_args()
+    workspace = args.workspace or Path(tempfile.mkdtemp(prefix="faceswap-quality-"))
+    video = MEDIA / "video"
+    for name, clip in (("src", SOURCE), ("dst", DESTINATION)):
+        if not (workspace / "facesets" / name / "faceset.json").is_file():
+            faceswap(workspace, "extract", str(video / clip), "--name", name)
+    budget = f"{args.minutes:g}min" if args.minutes else f"{args.iters}it"
+    name = f"quality_{args.preset}_{budget}{'_' + args.tag if args.tag else ''}"
+    shutil.rmtree(workspace / "models" / name, ignore_errors=True)
+    limit = ["--minutes", str(args.minutes)] if args.minutes else ["--iters", str(args.iters)]
+    overrides = [arg for value in args.overrides for arg in ("-O", value)]
+    started = time.perf_counter()
+    trained = faceswap(workspace, "train", "--name", name, "--preset", args.preset, "--seed", "0", *limit,
+                       *overrides, *args.train_arg)
+    train_seconds = time.perf_counter() - started
+    swapped = workspace / "output" / f"{name}.mp4"
+    started = time.perf_counter()
+    faceswap(workspace, "merge", str(video / DESTINATION), "--faceset", "dst", "--model", name, "-o", str(swapped),
+             "--no-report")
+    merge_seconds = time.perf_counter() - started
+    report_dir = workspace / "output" / f"{name}.report"
+    faceswap(workspace, "score", str(video / DESTINATION), str(swapped), "--src", "src", "--dst", "dst",
+             "--every", str(SCORE_EVERY), "-o", str(report_dir))
+    report = json.loads((report_dir / "report.json").read_text())
+    trainer = json.loads((workspace / "models" / name / "trainer.json").read_text())
+    result = {
+        "date": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.platform(), "processor": cpu_model(),
+        "cores": os.cpu_count(), "source": SOURCE, "destination": DESTINATION, "preset": args.preset,
+        "budget": {"minutes": args.minutes, "iters": args.iters}, "options": args.overrides + args.train_arg,
+        "iterations": trainer["iteration"], "train_seconds": round(train_seconds, 1),
+        "train_step_seconds": round(trainer.get("seconds", 0.0), 1), "merge_seconds": round(merge_seconds, 1),
+        "train_output": trained.strip().splitlines()[-1], "score_every": SCORE_EVERY,
+        "headline": report["headline"], "summary": report["summary"], "faces_scored": report["faces_scored"],
+        "reproduce": "python benchmarks/quality.py " + " ".join(sys.argv[1:]),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    previews = sorted((workspace / "models" / name / "previews").glob("iter_*.png"))
+    if previews:
+        shutil.copy(previews[-1], RESULTS / f"{name}.png")
+    print(f"{name}: {result['iterations']} iterations in {train_seconds / 60:.1f} min; {report['headline']}")
+
+
+if __name__ == "__main__":
+    main()
