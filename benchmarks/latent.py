@@ -75,7 +75,7 @@ def time_model(folder: Path, registry: Registry, steps: int, samples: int) -> di
 
     def morph() -> None:
         with torch.no_grad():
-            codes = model.encode(faces)
+            codes = model.encode(faces).code
             model.decode(interpolate(codes[0], codes[1], steps, "spherical"), 0)
 
     def generate() -> None:
@@ -143,7 +143,7 @@ def morph_endpoints(model, pairs: list[tuple[Path, Path]]) -> tuple[float, float
     ok, errors = 0, []
     for path_a, path_b in pairs:
         (a, mask_a), (b, mask_b) = masked_crop(path_a, res, coverage), masked_crop(path_b, res, coverage)
-        codes = model.encode(torch.from_numpy(np.stack([a, b])))
+        codes = model.encode(torch.from_numpy(np.stack([a, b]))).code
         frames = model.decode(interpolate(codes[0], codes[1], 2, "spherical"), 0)[0].numpy()
         ok += (masked_mse(frames[0], a, mask_a) < masked_mse(frames[0], b, mask_a)
                and masked_mse(frames[1], b, mask_b) < masked_mse(frames[1], a, mask_b))
@@ -171,7 +171,7 @@ def latent_quality(folder: Path, registry: Registry, held_out: dict[str, list[Pa
     strips = []
     for path_a, path_b in (seen_pairs[0], unseen_pairs[0]):
         a, b = masked_crop(path_a, res, coverage)[0], masked_crop(path_b, res, coverage)[0]
-        codes = model.encode(torch.from_numpy(np.stack([a, b])))
+        codes = model.encode(torch.from_numpy(np.stack([a, b]))).code
         strips.append(grid(to_images(model.decode(interpolate(codes[0], codes[1], 16, "spherical"), 0)[0]), 16))
     write_image(picture, np.concatenate([*strips, *grids]))
     return {"seen_people_pairs": len(seen_pairs), "seen_people_endpoints_ok": seen_ok, "seen_people_mse": seen_mse,

@@ -156,7 +156,7 @@ def swap_identity(workspace: Path, model_folder: Path) -> dict:
     res, coverage = model.options.resolution, model.options.coverage
     faces = {side: sorted((workspace / "facesets" / side / "faces").glob("*.png")) for side in CLIPS}
     src, dst = preview_faces(faces["src"], faces["dst"], SampleConfig(res, coverage), count=50)
-    swapped, _ = model.decode(model.encode(dst), 0)
+    swapped, _ = model.decode(model.encode(dst).code, 0)
     arcface = registry.create("identity", "arcface", {}, cpu)
     points = Landmarks(template_pixels(res, coverage).astype(np.float32))
 

@@ -1,43 +1,137 @@
-"""Base class of model plugins (kept apart from plugin_api so extraction never imports torch)."""
+"""The contract of a face model plugin: everything core relies on, stated and checked.
+
+Kept apart from plugin_api so that extraction never imports torch. A model is one class
+in one file (see plugins/model/sae.py):
+
+- ``Options``: a frozen dataclass subclassing ``ModelOptions`` (so it has ``resolution``
+  and ``coverage``, the crop the model sees and makes), every field defaulted;
+- ``PRESETS``: named option sets (``--preset quick``), each a subset of ``Options``;
+- ``decoder_count``: how many decoders it has. Decoder 0 draws the source person (the face put
+  in), decoder 1 the destination; a model with one decoder learns any number of face sets
+  alike and cannot swap;
+- ``encode(x) -> Encoded`` and ``decode(code, decoder) -> (rgb, mask)``;
+- optionally ``extra_losses(encoded)`` (e.g. a VAE's KL term, from what encode returned);
+- optionally the ``LatentSampler`` capability: ``sample(count, temperature, generator)``
+  draws codes from a prior (``faceswap generate``).
+
+Shapes: x is ``(B, 3, R, R)`` float in [0, 1]; rgb ``(B, 3, R, R)`` and mask ``(B, 1, R, R)``
+in [0, 1]; the code's shape is the model's own (a vector or a feature map).
+The registry checks a model class against this contract when it loads it.
+"""
 from __future__ import annotations
 
-from abc import abstractmethod
+import dataclasses
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
-from faceswap.plugin_api import NoOptions
+from faceswap.errors import OptionError
+from faceswap.options import build_options, option
+
+SOURCE_DECODER = 0          # the person whose face is put in
+DESTINATION_DECODER = 1     # the person whose face is replaced
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """Options every model has; a model's Options subclass this and add their own."""
+
+    resolution: int = option(64, "side of the faces the model sees and makes, in pixels", min=16, max=1024,
+                             locked=True)
+    coverage: float = option(1.6, "how much of the head the model sees, in template units (1.6: whole face "
+                                  "with forehead; 2.2: the whole stored crop)", min=1.0, max=2.2, locked=True)
+
+
+@dataclass
+class Encoded:
+    """What ``encode`` returns: the code ``decode`` takes, and what the model's own losses need."""
+
+    code: torch.Tensor
+    extras: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 class FaceModel(nn.Module):
-    """An autoencoder: a shared ``encode`` and one decoder per identity.
-
-    Built from its Options; the trainer, losses and optimiser stay in core.
-    x: (B, 3, R, R) float32 in [0, 1]. ``decode`` returns rgb (B, 3, R, R) in [0, 1]
-    and mask (B, 1, R, R) in [0, 1].
-    """
+    """Base class of model plugins: a shared encoder and ``decoder_count`` decoders."""
 
     kind: ClassVar[str] = "model"
     name: ClassVar[str]
     version: ClassVar[str]
     api_version: ClassVar[int]
-    Options: ClassVar[type] = NoOptions
-    identities: ClassVar[int] = 2     # decoders; swapping needs at least two
+    Options: ClassVar[type] = ModelOptions
+    PRESETS: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    decoder_count: ClassVar[int] = 2
 
     def __init__(self, options: Any, device: Any = None) -> None:
         super().__init__()
         self.options = options
         self.device_spec = device
 
-    @abstractmethod
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Latent code for a batch of faces."""
+    @property
+    def resolution(self) -> int:
+        return int(self.options.resolution)
 
-    @abstractmethod
-    def decode(self, z: torch.Tensor, identity: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(rgb, mask) for latent ``z`` through decoder ``identity``."""
+    @property
+    def coverage(self) -> float:
+        return float(self.options.coverage)
 
-    def extra_losses(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Model-specific loss terms (e.g. a VAE's KL); none by default."""
+    @property
+    def can_swap(self) -> bool:
+        return self.decoder_count > DESTINATION_DECODER
+
+    def encode(self, x: torch.Tensor) -> Encoded:
+        """The code of a batch of faces."""
+        raise NotImplementedError
+
+    def decode(self, code: torch.Tensor, decoder: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(rgb, mask) of ``code`` drawn by decoder number ``decoder``."""
+        raise NotImplementedError
+
+    def extra_losses(self, encoded: Encoded) -> dict[str, torch.Tensor]:
+        """Model-specific loss terms computed from what ``encode`` returned; none by default."""
         return {}
+
+
+class LatentSampler(ABC):
+    """Capability: the model has a prior to draw codes from (mix it into the model class)."""
+
+    @abstractmethod
+    def sample(self, count: int, temperature: float = 1.0,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """``count`` codes ``decode`` accepts, drawn from the prior at ``temperature``."""
+
+
+def model_problems(cls: type) -> list[str]:
+    """What is wrong with a model class against the contract (empty when nothing is)."""
+    problems = []
+    options_cls = getattr(cls, "Options", None)
+    if not (isinstance(options_cls, type) and dataclasses.is_dataclass(options_cls)
+            and issubclass(options_cls, ModelOptions)):
+        problems.append("its Options must be a dataclass subclassing faceswap.model_api.ModelOptions")
+    count = getattr(cls, "decoder_count", None)
+    if not (isinstance(count, int) and count >= 1):
+        problems.append(f"'decoder_count' must be a whole number >= 1, not {count!r}")
+    for method in ("encode", "decode"):
+        if getattr(cls, method, None) is getattr(FaceModel, method):
+            problems.append(f"it does not implement {method}()")
+    if issubclass(cls, LatentSampler) and cls.sample is LatentSampler.sample:
+        problems.append("it claims LatentSampler but does not implement sample()")
+    if not problems:
+        problems += _preset_problems(cls)
+    return problems
+
+
+def _preset_problems(cls: type) -> list[str]:
+    presets = getattr(cls, "PRESETS", None)
+    if not isinstance(presets, Mapping):
+        return ["PRESETS must map preset names to option values"]
+    problems = []
+    for preset, values in presets.items():
+        try:
+            build_options(cls.Options, dict(values), f"preset '{preset}'")
+        except (OptionError, TypeError, ValueError) as exc:
+            problems.append(str(exc))
+    return problems

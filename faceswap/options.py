@@ -31,6 +31,7 @@ class OptionSpec:
     min: float | None = None
     max: float | None = None
     locked: bool = False
+    multiple_of: int | None = None
 
 
 def option(
@@ -41,12 +42,14 @@ def option(
     min: float | None = None,  # noqa: A002
     max: float | None = None,  # noqa: A002
     locked: bool = False,
+    multiple_of: int | None = None,
 ) -> Any:
     """A dataclass field with help text, allowed values and bounds.
 
-    ``locked`` marks architecture options that may not change once a model is trained.
+    ``locked`` marks architecture options that may not change once a model is trained;
+    ``multiple_of`` asks a whole number to be a multiple of it (e.g. a resolution of 16).
     """
-    spec = OptionSpec(help, tuple(choices) if choices is not None else None, min, max, locked)
+    spec = OptionSpec(help, tuple(choices) if choices is not None else None, min, max, locked, multiple_of)
     return dataclasses.field(default=default, metadata={_META_KEY: spec})
 
 
@@ -196,3 +199,5 @@ def _check_bounds(value: Any, spec: OptionSpec | None) -> None:
         raise ValueError(f"{value} is below the minimum {spec.min}")
     if spec.max is not None and value > spec.max:
         raise ValueError(f"{value} is above the maximum {spec.max}")
+    if spec.multiple_of and value % spec.multiple_of:
+        raise ValueError(f"{value} is not a multiple of {spec.multiple_of}")

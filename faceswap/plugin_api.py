@@ -46,7 +46,15 @@ __all__ = [
 ]
 
 # Bumped only when a base-class method signature changes; release notes say what changed.
-API_VERSION = 1
+# 2: the model contract (faceswap/model_api.py: ModelOptions, Encoded, decoder_count); the
+#    other kinds did not change, so their plugins written for 1 still load.
+API_VERSION = 2
+_CHANGED_IN = {"model": 2}      # kind -> the API version its contract last changed in
+
+
+def compatible_api_versions(kind: str) -> range:
+    """The plugin API versions a plugin of ``kind`` may target."""
+    return range(_CHANGED_IN.get(kind, 1), API_VERSION + 1)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import Any
 
 from faceswap.errors import PluginError
 from faceswap.options import build_options, check_options_class, suggest
-from faceswap.plugin_api import API_VERSION, KINDS, Plugin
+from faceswap.plugin_api import API_VERSION, KINDS, Plugin, compatible_api_versions
 
 BUILTIN_DIST = "faceswap"
 
@@ -133,7 +133,7 @@ def validate_plugin(plugin_cls: Any, kind: str, name: str, origin: str) -> None:
     if declared != name:
         raise PluginError(f"{where} declares name '{declared}' but is registered as '{name}'")
     api = getattr(plugin_cls, "api_version", None)
-    if api != API_VERSION:
+    if api not in compatible_api_versions(kind):
         raise PluginError(
             f"plugin '{name}' targets plugin API {api}; this faceswap supports {API_VERSION}"
         )
@@ -142,6 +142,12 @@ def validate_plugin(plugin_cls: Any, kind: str, name: str, origin: str) -> None:
     problem = check_options_class(getattr(plugin_cls, "Options", None))
     if problem:
         raise PluginError(f"{where}: {problem}")
+    if kind == "model":
+        from faceswap.model_api import model_problems    # only models need torch
+
+        problems = model_problems(plugin_cls)
+        if problems:
+            raise PluginError(f"{where} breaks the model contract: {'; '.join(problems)}")
 
 
 def _base_class(kind: str) -> type:

@@ -10,7 +10,7 @@ import torch
 
 from faceswap.cli.context import AppContext
 from faceswap.errors import InputError
-from faceswap.extract.plugins import ExtractChoice, build_extract_plugins
+from faceswap.cli.extraction import plugins_like
 from faceswap.latent.faces import FaceInput, face_folder_inputs, load_face_input
 from faceswap.latent.operations import (INTERPOLATIONS, attribute_vector, check_attribute, decode_in_batches,
                                         encode_in_batches, interpolate, read_attribute, save_attribute, to_images,
@@ -18,6 +18,7 @@ from faceswap.latent.operations import (INTERPOLATIONS, attribute_vector, check_
 from faceswap.latent.render import IMAGE_SUFFIXES, check_output, grid, write_sequence, write_tagged_png
 from faceswap.merge.masks import shape_mask
 from faceswap.merge.pipeline import paste_face
+from faceswap.model_api import LatentSampler
 from faceswap.trained import load_trained_model
 
 ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -25,13 +26,15 @@ ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 def _model(app: AppContext, name: str, decoder: int = 0):
     model, info = load_trained_model(app.workspace.model_dir(name), app.registry, app.device())
-    if decoder >= model.identities:
-        raise InputError(f"--decoder {decoder}: model '{name}' has {model.identities} decoder(s), numbered from 0")
+    if decoder >= model.decoder_count:
+        raise InputError(f"--decoder {decoder}: model '{name}' has {model.decoder_count} decoder(s), numbered from 0")
     return model, info, next(model.parameters()).device
 
 
-def _plugins(app: AppContext):
-    return build_extract_plugins(app.registry, ExtractChoice(identity=None), {}, app.device())
+def _plugins(app: AppContext, info: dict):
+    """Face finding with the plugins the model's own face sets were extracted with."""
+    sets = info.get("facesets", {})
+    return plugins_like(app, [*sets.get("src", []), *sets.get("dst", [])], app.device(), identity=False)
 
 
 @click.command("morph")
@@ -63,12 +66,12 @@ def morph_command(app: AppContext, face_a: str, face_b: str, model_name: str, de
     if not paste and (color or blender):
         raise InputError("--color and --blender choose how --paste blends: add --paste")
     pasting = _paste_plugins(app, color or "rct", blender or "alpha") if paste else None
-    model, _, device = _model(app, model_name, decoder)
-    res, coverage = model.options.resolution, model.options.coverage
-    plugins = _plugins(app)
+    model, info, device = _model(app, model_name, decoder)
+    res, coverage = model.resolution, model.coverage
+    plugins = _plugins(app, info)
     a, b = (load_face_input(spec, plugins, res, coverage) for spec in (face_a, face_b))
     with torch.no_grad():
-        codes = model.encode(to_tensor([a.crop, b.crop], device))
+        codes = model.encode(to_tensor([a.crop, b.crop], device)).code
         rgb, masks = decode_in_batches(model, interpolate(codes[0], codes[1], steps, mode), decoder)
     frames = to_images(rgb)
     if pasting is not None:
@@ -108,7 +111,7 @@ def generate_command(app: AppContext, model_name: str, count: int, temperature: 
     """Sample new faces from a VAE's prior and save them as a grid."""
     check_output(output, IMAGE_SUFFIXES)
     model, info, _ = _model(app, model_name)
-    if not hasattr(model, "sample"):
+    if not isinstance(model, LatentSampler):
         raise InputError(f"model '{model_name}' is a '{info['plugin']}' model, which cannot sample: train a vae")
     with torch.no_grad():
         rgb, _ = decode_in_batches(model, model.sample(count, temperature, torch.Generator().manual_seed(seed)), 0)
@@ -141,9 +144,9 @@ def attribute_command(app: AppContext, photo: str | None, model_name: str, with_
             raise InputError("to make an attribute give --with DIR, --without DIR and --name NAME "
                              "(or --apply NAME PHOTO to use one)")
         _check_name(name)
-        model, _, device = _model(app, model_name)
-        res, coverage = model.options.resolution, model.options.coverage
-        plugins = _plugins(app)
+        model, info, device = _model(app, model_name)
+        res, coverage = model.resolution, model.coverage
+        plugins = _plugins(app, info)
         with torch.no_grad():
             with_codes = encode_in_batches(model, face_folder_inputs(with_dir, plugins, res, coverage), device)
             without_codes = encode_in_batches(model, face_folder_inputs(without_dir, plugins, res, coverage), device)
@@ -162,10 +165,10 @@ def attribute_command(app: AppContext, photo: str | None, model_name: str, with_
         strengths = [float(a) for a in alphas.split(",")]
     except ValueError:
         raise InputError(f"--alpha takes numbers separated by commas, got '{alphas}'") from None
-    model, _, device = _model(app, model_name, decoder)
-    face = load_face_input(photo, _plugins(app), model.options.resolution, model.options.coverage)
+    model, info, device = _model(app, model_name, decoder)
+    face = load_face_input(photo, _plugins(app, info), model.resolution, model.coverage)
     with torch.no_grad():
-        code = model.encode(to_tensor([face.crop], device))[0]
+        code = model.encode(to_tensor([face.crop], device)).code[0]
         check_attribute(vector, made_for, model_name, code.numel(), apply_name)
         vector = vector.to(device)
         rgb, _ = decode_in_batches(model, torch.stack([code + a * vector.view_as(code) for a in strengths]), decoder)

@@ -17,7 +17,7 @@ import click
 from faceswap import __version__
 from faceswap.cli.context import AppContext
 from faceswap.errors import FaceswapError
-from faceswap.runtime.device import DEVICE_CHOICES
+from faceswap.runtime.device import DEVICE_CHOICES, limit_threads
 from faceswap.workspace import Workspace, default_workspace
 
 
@@ -60,7 +60,7 @@ def _write_crash_log(workspace: Workspace) -> Path | None:
 @click.option("--device", type=click.Choice(DEVICE_CHOICES), default="auto", show_default=True,
               help="Where networks run: a CUDA GPU when one is visible (auto), or force cpu/cuda.")
 @click.option("--threads", type=click.IntRange(min=0), default=0, show_default=True,
-              help="CPU threads per network (0: the runtime's choice, usually all cores).")
+              help="CPU threads for the networks and image work (0: the runtime's choice, usually all cores).")
 @click.option("--verbose", "-v", is_flag=True, help="Log details and show tracebacks of bugs.")
 @click.pass_context
 def cli(ctx: click.Context, workspace: Path | None, device: str, threads: int, verbose: bool) -> None:
@@ -70,6 +70,7 @@ def cli(ctx: click.Context, workspace: Path | None, device: str, threads: int, v
     """
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
     ws = Workspace(workspace) if workspace is not None else default_workspace()
+    limit_threads(threads)
     ctx.obj = AppContext(workspace=ws, device_choice=device, threads=threads, verbose=verbose)
 
 

@@ -12,7 +12,7 @@ from tqdm import tqdm
 from faceswap.cli.context import AppContext
 from faceswap.errors import InputError
 from faceswap.extract.pipeline import ExtractSettings, extract
-from faceswap.extract.plugins import ExtractChoice, build_extract_plugins
+from faceswap.cli.extraction import plugins_like
 from faceswap.extract.reference import reference_from_photo
 from faceswap.faceset.store import FaceSet
 from faceswap.media.image import write_image
@@ -103,7 +103,9 @@ def _merge(app: AppContext, device, video: Path, model_name: str, faceset: str |
     faces_set = FaceSet(app.workspace.faceset_dir(faceset or video.stem))
     reference = None
     if ref is not None or not (faces_set.exists() and faces_set.read_manifest().complete):
-        plugins = build_extract_plugins(app.registry, ExtractChoice(), {}, device)
+        model_sets = swapper.info.get("facesets", {})
+        plugins = plugins_like(app, [faces_set.folder.name, *model_sets.get("dst", []), *model_sets.get("src", [])],
+                               device)
         if not (faces_set.exists() and faces_set.read_manifest().complete):
             app.workspace.ensure(app.workspace.facesets)
             with tqdm(total=source.info.frame_count, unit="frame", desc=f"extract {video.name}") as bar:

@@ -51,6 +51,8 @@ def show_command(app: AppContext, kind: str, name: str) -> None:
             limits.append(f"min {row.spec.min}")
         if row.spec.max is not None:
             limits.append(f"max {row.spec.max}")
+        if row.spec.multiple_of:
+            limits.append(f"multiple of {row.spec.multiple_of}")
         if row.spec.locked:
             limits.append("locked once trained")
         extra = f" ({'; '.join(limits)})" if limits else ""

@@ -11,7 +11,7 @@ from tqdm import tqdm
 from faceswap.cli.context import AppContext
 from faceswap.errors import FaceSetError, NoFaceError
 from faceswap.extract.pipeline import ExtractSettings, extract
-from faceswap.extract.plugins import ExtractChoice, build_extract_plugins
+from faceswap.cli.extraction import plugins_like
 from faceswap.faceset.store import FaceSet
 from faceswap.media.video import open_source
 from faceswap.score.collect import Sampling, default_every
@@ -56,7 +56,7 @@ def score_command(app: AppContext, original: Path, swapped: Path, src: tuple[str
 
 def _score(app: AppContext, device, original: Path, swapped: Path, before, after, sampling: Sampling,
            src: tuple[str, ...], dst: str | None, output: Path | None) -> None:
-    destination = _destination(app, original, dst, device)
+    destination = _destination(app, original, dst, src, device)
     tools = build_tools(app.registry, device)
     check_source_sets(app.workspace, src)
     frames = before.frame_indices(every=sampling.every, run=sampling.length)
@@ -85,13 +85,13 @@ def print_report(report: ScoreReport) -> None:
     click.echo(report.headline)
 
 
-def _destination(app: AppContext, original: Path, name: str | None, device) -> FaceSet:
+def _destination(app: AppContext, original: Path, name: str | None, sources: tuple[str, ...], device) -> FaceSet:
     """The destination face set: named, or ORIGINAL's own (extracted first when missing)."""
     faceset = FaceSet(app.workspace.faceset_dir(name or original.stem))
     if name is not None and not faceset.exists():
         raise FaceSetError(f"no face set '{name}' in {app.workspace.facesets}: extract it first, or leave out --dst")
     if not (faceset.exists() and faceset.read_manifest().complete):
-        plugins = build_extract_plugins(app.registry, ExtractChoice(), {}, device)
+        plugins = plugins_like(app, [faceset.folder.name, *sources], device)
         app.workspace.ensure(app.workspace.facesets)
         with tqdm(total=open_source(original).info.frame_count, unit="frame", desc=f"extract {original.name}") as bar:
             extract(original, faceset, plugins, ExtractSettings(), progress=bar)

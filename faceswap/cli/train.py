@@ -61,7 +61,7 @@ def train_command(app: AppContext, plugin: str, name: str | None, src: tuple[str
     """
     options = parse_overrides(overrides, TRAIN_KINDS)
     if faces:
-        if getattr(app.registry.load("model", plugin), "identities", 2) > 1:
+        if app.registry.load("model", plugin).decoder_count > 1:
             raise InputError(f"--faces is for one-decoder models such as vae; '{plugin}' learns two people: "
                              f"use --src and --dst")
         src = dst = faces

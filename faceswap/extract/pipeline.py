@@ -120,7 +120,7 @@ def _process(
 ) -> list[tuple[np.ndarray, FaceRecord]]:
     found = [(frame, face) for frame in batch for face in finder.find(frame.image)]
     if reference is not None:
-        keep = reference.matches([face.identity for _, face in found])
+        keep = reference.matches([face.embedding for _, face in found])
         found = [item for item, ok in zip(found, keep) if ok]
     if not found:
         return []
@@ -145,7 +145,7 @@ def _record(frame: Frame, face: FoundFace, crop: AlignedFace, masks: dict[str, n
         keypoints=det.keypoints, landmarks=lm.points, landmark_score=lm.score, matrix=crop.matrix,
         size=crop.size, coverage=crop.coverage,
         masks={name: np.round(m * 255).astype(np.uint8) for name, m in masks.items()},
-        identity=face.identity, producers=plugins.producers,
+        embedding=face.embedding, producers=plugins.producers,
     )
 
 

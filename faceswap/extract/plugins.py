@@ -1,7 +1,7 @@
 """The set of plugins one extraction uses, built from names and options."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,28 @@ class ExtractPlugins:
         """Every masker on a batch: one {name: (S, S) float32} per face."""
         by_name = {name: masker.mask(faces, points) for name, masker in self.maskers.items()}
         return [{name: masks[i] for name, masks in by_name.items()} for i in range(len(faces))]
+
+
+def choice_from_manifest(plugins: Sequence[Mapping[str, Any]]) -> tuple[ExtractChoice, dict[str, dict[str, dict[str, Any]]]]:
+    """The choice and options a face set was extracted with (its manifest's ``plugins`` list),
+    so a later extraction of related footage (merge, score, --ref) uses the same plugins."""
+    by_kind: dict[str, list[Mapping[str, Any]]] = {}
+    for producer in plugins:
+        by_kind.setdefault(str(producer["kind"]), []).append(producer)
+    default = ExtractChoice()
+
+    def one(kind: str, fallback: str | None) -> str | None:
+        found = by_kind.get(kind)
+        return str(found[0]["name"]) if found else fallback
+
+    maskers = tuple(str(p["name"]) for p in by_kind.get("masker", [])) or default.maskers
+    choice = ExtractChoice(one("detector", default.detector), one("landmarker", default.landmarker), maskers,
+                           one("identity", None) if by_kind else default.identity)
+    options: dict[str, dict[str, dict[str, Any]]] = {}
+    for kind, found in by_kind.items():
+        for producer in found:
+            options.setdefault(kind, {})[str(producer["name"])] = dict(producer.get("options", {}))
+    return choice, options
 
 
 def build_extract_plugins(

@@ -20,11 +20,11 @@ class ReferenceFilter:
     embedding: np.ndarray
     threshold: float
 
-    def similarity(self, identities: Sequence[np.ndarray | None]) -> np.ndarray:
-        return np.array([-1.0 if v is None else float(v @ self.embedding) for v in identities])
+    def similarity(self, embeddings: Sequence[np.ndarray | None]) -> np.ndarray:
+        return np.array([-1.0 if v is None else float(v @ self.embedding) for v in embeddings])
 
-    def matches(self, identities: Sequence[np.ndarray | None]) -> list[bool]:
-        return list(self.similarity(identities) >= self.threshold)
+    def matches(self, embeddings: Sequence[np.ndarray | None]) -> list[bool]:
+        return list(self.similarity(embeddings) >= self.threshold)
 
 
 def reference_from_photo(path: Path, plugins: ExtractPlugins, threshold: float) -> ReferenceFilter:
@@ -34,4 +34,4 @@ def reference_from_photo(path: Path, plugins: ExtractPlugins, threshold: float) 
     faces = FaceFinder(plugins, min_size=1, max_faces=1).find(read_image(path))
     if not faces:
         raise NoFaceError(f"no face found in the --ref photo {path}")
-    return ReferenceFilter(faces[0].identity, threshold)
+    return ReferenceFilter(faces[0].embedding, threshold)

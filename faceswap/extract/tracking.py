@@ -31,7 +31,7 @@ class FoundFace:
 
     detection: Detection
     landmarks: Landmarks
-    identity: np.ndarray | None
+    embedding: np.ndarray | None     # identity embedding, None without an identity plugin
     box_corners: np.ndarray
 
 
@@ -62,10 +62,10 @@ class FaceFinder:
         if not detections:
             return []
         landmarks = self.plugins.landmarker.landmarks([image], [detections])[0]
-        identities = (self.plugins.identity.embed([image] * len(landmarks), landmarks)
+        embeddings = (self.plugins.identity.embed([image] * len(landmarks), landmarks)
                       if self.plugins.identity is not None else [None] * len(landmarks))
-        return [FoundFace(d, lm, i, _box_in_template(d.box, lm.points))
-                for d, lm, i in zip(detections, landmarks, identities)]
+        return [FoundFace(d, lm, e, _box_in_template(d.box, lm.points))
+                for d, lm, e in zip(detections, landmarks, embeddings)]
 
     def _follow(self, image: np.ndarray) -> list[FoundFace] | None:
         """Landmarks in boxes predicted from the previous frame; None when a track is lost."""
@@ -80,7 +80,7 @@ class FaceFinder:
                 return None
             if lm.score is not None and lm.score < 0.5:     # the landmarker sees no face there
                 return None
-            followed.append(FoundFace(det, lm, track.identity, track.box_corners))
+            followed.append(FoundFace(det, lm, track.embedding, track.box_corners))
         return followed
 
 

@@ -16,10 +16,19 @@ from faceswap import __version__
 from faceswap.errors import FaceSetError
 from faceswap.media.image import decode_image, encode_image
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+def _identity_to_embedding(data: dict[str, Any]) -> dict[str, Any]:
+    """1 -> 2: the identity vector is called an embedding ("identity" is the person)."""
+    data = dict(data)
+    data["embedding"] = data.pop("identity", None)
+    data["schema"] = 2
+    return data
+
 
 # Each migration turns a record of version N into N + 1. Add one per schema bump.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _identity_to_embedding}
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,7 @@ class FaceRecord:
     size: int
     coverage: float
     masks: dict[str, np.ndarray]    # name -> (S, S) uint8
-    identity: np.ndarray | None     # (D,) unit vector
+    embedding: np.ndarray | None    # (D,) unit vector of the person's identity (identity plugin)
     producers: tuple[Producer, ...]
     frame_name: str = ""
     faceswap_version: str = __version__
@@ -65,7 +74,7 @@ class FaceRecord:
 
 
 def record_to_json(record: FaceRecord) -> dict[str, Any]:
-    """A JSON-able dict (masks as base64 PNG, identity as base64 float32)."""
+    """A JSON-able dict (masks as base64 PNG, the embedding as base64 float32)."""
     return {
         "schema": record.schema,
         "faceswap_version": record.faceswap_version,
@@ -80,8 +89,8 @@ def record_to_json(record: FaceRecord) -> dict[str, Any]:
         "size": record.size,
         "coverage": record.coverage,
         "masks": {k: base64.b64encode(encode_image(v, ".png")).decode("ascii") for k, v in record.masks.items()},
-        "identity": None if record.identity is None
-        else base64.b64encode(record.identity.astype("<f4").tobytes()).decode("ascii"),
+        "embedding": None if record.embedding is None
+        else base64.b64encode(record.embedding.astype("<f4").tobytes()).decode("ascii"),
         "producers": [vars(p) for p in record.producers],
     }
 
@@ -102,8 +111,8 @@ def record_from_json(data: Any, where: str) -> FaceRecord:
             matrix=_array(data["matrix"], (2, 3), np.float64),
             size=int(data["size"]), coverage=float(data["coverage"]),
             masks={k: _mask(v, int(data["size"])) for k, v in data["masks"].items()},
-            identity=None if data["identity"] is None
-            else np.frombuffer(base64.b64decode(data["identity"]), "<f4").astype(np.float32),
+            embedding=None if data["embedding"] is None
+            else np.frombuffer(base64.b64decode(data["embedding"]), "<f4").astype(np.float32),
             producers=tuple(Producer(**p) for p in data["producers"]),
             faceswap_version=str(data["faceswap_version"]), schema=int(data["schema"]),
         )

@@ -71,12 +71,12 @@ def check_attribute(vector: torch.Tensor, made_for: str | None, model_name: str,
 
 def encode_in_batches(model, crops: list[np.ndarray], device: torch.device, batch: int = 64) -> torch.Tensor:
     """Codes of any number of crops, ``batch`` at a time so a big folder fits in memory."""
-    return torch.cat([model.encode(to_tensor(crops[i:i + batch], device)) for i in range(0, len(crops), batch)])
+    return torch.cat([model.encode(to_tensor(crops[i:i + batch], device)).code for i in range(0, len(crops), batch)])
 
 
-def decode_in_batches(model, codes: torch.Tensor, identity: int, batch: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+def decode_in_batches(model, codes: torch.Tensor, decoder: int, batch: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
     """(rgb, mask) of any number of codes, decoded ``batch`` at a time (results kept on the CPU)."""
-    parts = [model.decode(codes[i:i + batch], identity) for i in range(0, len(codes), batch)]
+    parts = [model.decode(codes[i:i + batch], decoder) for i in range(0, len(codes), batch)]
     return torch.cat([rgb.cpu() for rgb, _ in parts]), torch.cat([mask.cpu() for _, mask in parts])
 
 

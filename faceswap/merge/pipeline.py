@@ -114,7 +114,7 @@ class Merger:
 
     def _prepare(self, frame: Frame, records: list[FaceRecord]) -> _Job:
         if self.reference is not None:
-            keep = self.reference.matches([r.identity for r in records])
+            keep = self.reference.matches([r.embedding for r in records])
             records = [r for r, ok in zip(records, keep) if ok]
         points = [r.landmarks for r in records]
         if self.smoother is not None:

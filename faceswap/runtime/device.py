@@ -52,6 +52,17 @@ def resolve_device(choice: str = "auto", threads: int = 0) -> Device:
     return Device("cuda" if has_gpu else "cpu", threads)
 
 
+def limit_threads(threads: int) -> None:
+    """Cap the CPU threads of torch and OpenCV (onnxruntime sessions take ``Device.threads``)."""
+    if threads <= 0:
+        return
+    import cv2
+    import torch
+
+    torch.set_num_threads(threads)
+    cv2.setNumThreads(threads)
+
+
 def _cuda_visible() -> bool:
     """True when a CUDA GPU is present (torch asked only if it is installed)."""
     try:

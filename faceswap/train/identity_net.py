@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from faceswap.errors import ModelError
+from faceswap.pretrained import ARCFACE_MBF
 from faceswap.weights import locate
 
 SIZE = 112
@@ -154,10 +155,6 @@ class ArcFaceNet(nn.Module):
 
     def __init__(self, model_root: Path | None = None) -> None:
         super().__init__()
-        # The arcface plugin owns the file record (name, digest, package); importing it here
-        # keeps the core package free of plugin imports at import time.
-        from faceswap_plugins.identity.arcface import ARCFACE_MBF
-
         steps, self._input, self._output = _build(locate(ARCFACE_MBF, model_root))
         self.layers = nn.ModuleList(step.layer for step in steps)
         self._wiring = [(step.inputs, step.output) for step in steps]

@@ -7,6 +7,8 @@ import cv2
 import numpy as np
 import torch
 
+from faceswap.model_api import DESTINATION_DECODER, SOURCE_DECODER, LatentSampler
+
 COLUMNS = ("src", "src rebuilt", "dst", "dst rebuilt", "dst as src")
 SINGLE_COLUMNS = ("faces", "rebuilt", "faces", "rebuilt", "sampled")
 
@@ -19,14 +21,16 @@ def preview_grid(model: torch.nn.Module, src: torch.Tensor, dst: torch.Tensor) -
     """
     was_training = model.training
     model.eval()
-    swaps = getattr(model, "identities", 2) > 1
-    src_rec, _ = model.decode(model.encode(src), 0)
-    dst_code = model.encode(dst)
-    dst_rec, _ = model.decode(dst_code, 1 if swaps else 0)
+    swaps = model.can_swap
+    src_rec, _ = model.decode(model.encode(src).code, SOURCE_DECODER)
+    dst_code = model.encode(dst).code
+    dst_rec, _ = model.decode(dst_code, DESTINATION_DECODER if swaps else 0)
     if swaps:
-        last, _ = model.decode(dst_code, 0)
-    else:
+        last, _ = model.decode(dst_code, SOURCE_DECODER)
+    elif isinstance(model, LatentSampler):
         last, _ = model.decode(model.sample(dst.shape[0], generator=torch.Generator().manual_seed(0)), 0)
+    else:
+        last = dst_rec
     model.train(was_training)
     columns = [src, src_rec, dst, dst_rec, last]
     rows = [torch.cat([c[i] for c in columns], dim=2) for i in range(src.shape[0])]

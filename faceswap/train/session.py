@@ -142,7 +142,7 @@ def _resolve_model(request: TrainRequest, folder: Path, registry: Registry):
         _check_locked(plugin_cls, stored["options"], options, folder.name)
         return plugin_cls, options, load_checkpoint(folder)
     plugin_cls = registry.load("model", request.plugin)
-    presets = getattr(plugin_cls, "PRESETS", {})
+    presets = plugin_cls.PRESETS
     if request.preset and request.preset not in presets:
         raise ModelError(f"model '{request.plugin}' has no preset '{request.preset}'; "
                          f"presets: {', '.join(presets) or 'none'}")

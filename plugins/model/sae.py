@@ -1,8 +1,8 @@
-"""SAE: DeepFaceLab-style autoencoder, a shared encoder with one decoder per identity.
+"""SAE: DeepFaceLab-style autoencoder, a shared encoder with one decoder per person.
 
-``df``: shared encoder + inter block, one decoder (face + mask) per identity.
-``liae``: shared encoder and decoder; identity 0 (source) codes through inter_ab twice,
-identity 1 (destination) through inter_b and inter_ab, so swapping a destination face
+``df``: shared encoder + inter block, one decoder (face + mask) per person.
+``liae``: shared encoder and decoder; decoder 0 (source) codes through inter_ab twice,
+decoder 1 (destination) through inter_b and inter_ab, so swapping a destination face
 decodes ``inter_ab`` codes only, as in DFL's LIAE.
 Upsampling is conv + pixel shuffle (no checkerboard artefacts of transposed convs).
 """
@@ -14,10 +14,8 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from faceswap.model_api import FaceModel
+from faceswap.model_api import Encoded, FaceModel, ModelOptions
 from faceswap.plugin_api import API_VERSION, option
-
-IDENTITIES = 2     # 0 = source (the face to put in), 1 = destination (the face to replace)
 
 
 def _act() -> nn.Module:
@@ -95,13 +93,12 @@ class SaeModel(FaceModel):
     version = "1.0"
     api_version = API_VERSION
 
+    decoder_count = 2   # 0 = source (the face to put in), 1 = destination (the face to replace)
+
     @dataclass(frozen=True)
-    class Options:
+    class Options(ModelOptions):
         resolution: int = option(64, "side of the faces the model sees and makes (multiple of 16)",
-                                 min=64, max=512, locked=True)
-        coverage: float = option(1.6, "how much of the head the model sees, in template units "
-                                      "(1.6: whole face with forehead; 2.2: the whole stored crop)",
-                                 min=1.0, max=2.2, locked=True)
+                                 min=64, max=512, locked=True, multiple_of=16)
         archi: str = option("df", "df: shared encoder, one decoder per identity; liae: shared encoder "
                                   "and decoder with per-identity inter blocks", choices=("df", "liae"), locked=True)
         ae_dims: int = option(128, "size of the bottleneck code", min=16, max=1024, locked=True)
@@ -117,31 +114,25 @@ class SaeModel(FaceModel):
 
     def __init__(self, options: Options, device=None) -> None:
         super().__init__(options, device)
-        if options.resolution % 16:
-            raise ValueError(f"resolution must be a multiple of 16, got {options.resolution}")
         o = options
         low = o.resolution // 16
         self.encoder = Encoder(o.e_dims)
         features = o.e_dims * 8 * low * low
         if o.archi == "df":
             self.inter = Inter(features, o.ae_dims, o.ae_dims, low)
-            self.decoders = nn.ModuleList(Decoder(o.ae_dims, o.d_dims, o.d_mask_dims) for _ in range(IDENTITIES))
+            self.decoders = nn.ModuleList(Decoder(o.ae_dims, o.d_dims, o.d_mask_dims) for _ in range(self.decoder_count))
         else:
             self.inter_ab = Inter(features, o.ae_dims, o.ae_dims, low)
             self.inter_b = Inter(features, o.ae_dims, o.ae_dims, low)
             self.decoder = Decoder(o.ae_dims * 2, o.d_dims, o.d_mask_dims)
 
-    @property
-    def resolution(self) -> int:
-        return self.options.resolution
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
+    def encode(self, x: torch.Tensor) -> Encoded:
         features = self.encoder(x)
-        return self.inter(features) if self.options.archi == "df" else features
+        return Encoded(self.inter(features) if self.options.archi == "df" else features)
 
-    def decode(self, z: torch.Tensor, identity: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def decode(self, code: torch.Tensor, decoder: int) -> tuple[torch.Tensor, torch.Tensor]:
         if self.options.archi == "df":
-            return self.decoders[identity](z)
-        ab = self.inter_ab(z)
-        other = ab if identity == 0 else self.inter_b(z)
+            return self.decoders[decoder](code)
+        ab = self.inter_ab(code)
+        other = ab if decoder == 0 else self.inter_b(code)
         return self.decoder(torch.cat([other, ab], dim=1))

@@ -11,22 +11,21 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from faceswap.model_api import FaceModel
+from faceswap.model_api import Encoded, FaceModel, LatentSampler, ModelOptions
 from faceswap.plugin_api import API_VERSION, option
 from faceswap_plugins.model.sae import Decoder, Encoder
 
 
-class VaeModel(FaceModel):
+class VaeModel(FaceModel, LatentSampler):
     name = "vae"
     version = "1.0"
     api_version = API_VERSION
-    identities = 1
+    decoder_count = 1
 
     @dataclass(frozen=True)
-    class Options:
-        resolution: int = option(64, "side of the faces (multiple of 16)", min=64, max=512, locked=True)
-        coverage: float = option(1.6, "how much of the head the model sees, in template units",
-                                 min=1.0, max=2.2, locked=True)
+    class Options(ModelOptions):
+        resolution: int = option(64, "side of the faces (multiple of 16)", min=64, max=512, locked=True,
+                                 multiple_of=16)
         latent_dims: int = option(128, "size of the latent code", min=8, max=1024, locked=True)
         e_dims: int = option(32, "encoder width", min=8, max=256, locked=True)
         d_dims: int = option(16, "decoder width", min=4, max=256, locked=True)
@@ -41,8 +40,6 @@ class VaeModel(FaceModel):
     def __init__(self, options: Options, device=None) -> None:
         super().__init__(options, device)
         o = options
-        if o.resolution % 16:
-            raise ValueError(f"resolution must be a multiple of 16, got {o.resolution}")
         low = o.resolution // 16
         self.encoder = Encoder(o.e_dims)
         features = o.e_dims * 8 * low * low
@@ -53,31 +50,25 @@ class VaeModel(FaceModel):
                                         nn.LeakyReLU(0.1, inplace=True), nn.PixelShuffle(2))
         self.decoder = Decoder(o.latent_dims, o.d_dims, o.d_mask_dims)
         self.register_buffer("steps", torch.zeros((), dtype=torch.long))
-        self._stats: tuple[torch.Tensor, torch.Tensor] | None = None
 
-    @property
-    def resolution(self) -> int:
-        return self.options.resolution
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The latent mean in eval mode; a reparameterised sample while training."""
+    def encode(self, x: torch.Tensor) -> Encoded:
+        """The latent mean in eval mode; a reparameterised sample while training (with the
+        mean and log-variance the KL term needs)."""
         mu, logvar = self.to_stats(self.encoder(x).flatten(1)).chunk(2, dim=1)
         if not self.training:
-            return mu
+            return Encoded(mu)
         logvar = logvar.clamp(-10, 10)
-        self._stats = (mu, logvar)
-        return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return Encoded(mu + torch.randn_like(mu) * torch.exp(0.5 * logvar), {"mean": mu, "logvar": logvar})
 
-    def decode(self, z: torch.Tensor, identity: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-        x = self.from_latent(z).view(-1, self.options.latent_dims, self.low, self.low)
+    def decode(self, code: torch.Tensor, decoder: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.from_latent(code).view(-1, self.options.latent_dims, self.low, self.low)
         return self.decoder(self.decoder_in(x))
 
-    def extra_losses(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
-        """KL(q(z|x) || N(0, I)) of the last training encode, weighted and warmed up."""
-        if not self.training or self._stats is None:
+    def extra_losses(self, encoded: Encoded) -> dict[str, torch.Tensor]:
+        """KL(q(z|x) || N(0, I)) of a training encode, weighted and warmed up."""
+        if "mean" not in encoded.extras:
             return {}
-        mu, logvar = self._stats
-        self._stats = None
+        mu, logvar = encoded.extras["mean"], encoded.extras["logvar"]
         kl = -0.5 * torch.mean(torch.sum(1 + logvar - mu ** 2 - logvar.exp(), dim=1))
         self.steps += 1
         warm = min(1.0, float(self.steps) / self.options.kl_warmup) if self.options.kl_warmup else 1.0

@@ -33,7 +33,7 @@ def test_extract_writes_a_face_set(workspace, talking_frames):
     assert [p["name"] for p in manifest.plugins] == ["scrfd", "2d106", "extended", "arcface"]
     image, record = read_face(faceset.face_paths()[3])
     assert image.shape == (256, 256, 3) and record.frame_index == 3 and record.source == "aoc25.mp4"
-    assert record.identity.shape == (512,) and set(record.masks) == {"extended"}
+    assert record.embedding.shape == (512,) and set(record.masks) == {"extended"}
     # the mask covers the middle of the face and not the corners
     mask = record.mask()
     assert mask[128, 128] == 1.0 and mask[5, 5] == 0.0
@@ -101,7 +101,7 @@ def test_apache_licensed_set_extracts_without_insightface(workspace, talking_fra
                  "facemesh", "--identity", "none", "--masker", "hull", "--every", "4")
     assert result.exit_code == 0, result.output
     records = [r for _, r in FaceSet(workspace / "facesets" / "aoc25").records()]
-    assert len(records) == 7 and all(r.identity is None for r in records)
+    assert len(records) == 7 and all(r.embedding is None for r in records)
     assert {p.name for p in records[0].producers} == {"blazeface", "facemesh", "hull"}
 
 

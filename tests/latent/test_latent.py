@@ -76,7 +76,7 @@ def test_morph_path_runs_from_a_to_b(vae_ws, registry, cpu, mode):
     for path_a, path_b in pairs:
         (a, mask_a), (b, mask_b) = masked_crop(path_a, 64, 1.6), masked_crop(path_b, 64, 1.6)
         with torch.no_grad():
-            codes = model.encode(torch.from_numpy(np.stack([a, b])))
+            codes = model.encode(torch.from_numpy(np.stack([a, b]))).code
             frames = model.decode(interpolate(codes[0], codes[1], 7, mode), 0)[0].numpy()
         first_ok = masked_mse(frames[0], a, mask_a) < masked_mse(frames[0], b, mask_a)
         last_ok = masked_mse(frames[-1], b, mask_b) < masked_mse(frames[-1], a, mask_b)
@@ -164,7 +164,7 @@ def test_attribute_vector_moves_a_face_toward_the_with_folder(vae_ws, registry, 
     model, _ = load_trained_model(vae_ws / "models" / "vae", registry, cpu)
     with_faces = [load_face_input(str(p), None, 64, 1.6).crop for p in _faces(vae_ws, "src")]
     with torch.no_grad():
-        rebuilt, _ = model.decode(model.encode(to_tensor(with_faces, torch.device("cpu"))), 0)
+        rebuilt, _ = model.decode(model.encode(to_tensor(with_faces, torch.device("cpu"))).code, 0)
     target = rebuilt.mean(0).permute(1, 2, 0).numpy()
     distance = [float(np.mean((cell - target) ** 2)) for cell in cells]      # alpha -1, 0, 1, 2
     assert distance[2] < distance[1] < distance[0]

@@ -122,30 +122,25 @@ def test_model_of_another_resolution_merges(ws, talking_frames, registry, cpu, t
 ONE_DECODER = dedent('''
     import torch
     from torch import nn
-    from dataclasses import dataclass
-    from faceswap.model_api import FaceModel
-    from faceswap.plugin_api import API_VERSION, option
+    from faceswap.model_api import Encoded, FaceModel, ModelOptions
+    from faceswap.plugin_api import API_VERSION
 
     class Blur(FaceModel):
         name = "blur"
         version = "1.0"
         api_version = API_VERSION
-        identities = 1
-
-        @dataclass(frozen=True)
-        class Options:
-            resolution: int = option(64, "side")
-            coverage: float = option(1.6, "coverage")
+        decoder_count = 1
+        Options = ModelOptions
 
         def __init__(self, options, device=None):
             super().__init__(options, device)
             self.conv = nn.Conv2d(3, 3, 3, padding=1)
 
         def encode(self, x):
-            return self.conv(x)
+            return Encoded(self.conv(x))
 
-        def decode(self, z, identity):
-            return torch.sigmoid(z), torch.ones_like(z[:, :1])
+        def decode(self, code, decoder):
+            return torch.sigmoid(code), torch.ones_like(code[:, :1])
 ''')
 
 
@@ -221,3 +216,17 @@ def test_merge_scores_its_output_unless_told_not_to(ws, talking_frames):
     plain = ws / "output" / "plain.mp4"
     assert run(ws, "merge", str(talking_frames), "-o", str(plain), "--no-report").exit_code == 0
     assert plain.is_file() and not (ws / "output" / "plain.report").exists()
+
+
+def test_auto_extraction_uses_the_plugins_the_model_was_trained_with(tmp_path, mediapipe_plugins, registry, cpu,
+                                                                      talking_frames):
+    from faceswap.extract.pipeline import ExtractSettings, extract
+
+    ws = tmp_path / "apache"
+    for name, clip in (("src", "aoc__hdtf_wda_000.mp4"), ("dst", "katie_hill__hdtf_wda_000.mp4")):
+        extract(VIDEO / clip, FaceSet(ws / "facesets" / name), mediapipe_plugins, ExtractSettings(every=25, face_size=128))
+    run_training(tiny_request(1), Workspace(ws), registry, cpu)
+    result = run(ws, "merge", str(talking_frames), "--frames-out", str(tmp_path / "frames"), "--no-report")
+    assert result.exit_code == 0, result.output
+    used = {p["kind"]: p["name"] for p in FaceSet(ws / "facesets" / "aoc25").read_manifest().plugins}
+    assert used == {"detector": "blazeface", "landmarker": "facemesh", "masker": "hull"}, "no insightface model ran"

@@ -116,6 +116,7 @@ def test_identity_contract(name, cpu, photos, reference_faces):
 def test_model_contract(name, cpu, facesets_root):
     import torch
 
+    from faceswap.model_api import LatentSampler
     from faceswap.train.samples import SampleConfig, load_face, make_sample
 
     model = REGISTRY.create("model", name, {}, cpu)
@@ -124,23 +125,30 @@ def test_model_contract(name, cpu, facesets_root):
     paths = sorted((facesets_root / "facesets" / "src" / "faces").glob("*.png"))[:2]
     faces = torch.from_numpy(np.stack([make_sample(load_face(p, config), config, np.random.default_rng(0))["target"]
                                        for p in paths]))
+    assert (res, coverage) == (model.resolution, model.coverage) and "quick" in model.PRESETS
     model.eval()
     with torch.no_grad():
-        z = model.encode(faces)
+        z = model.encode(faces).code
     assert z.shape[0] == 2
-    for identity in (0, 1):
+    for decoder in range(model.decoder_count):
         with torch.no_grad():
-            rgb, mask = model.decode(z, identity)
+            rgb, mask = model.decode(z, decoder)
         assert rgb.shape == (2, 3, res, res) and mask.shape == (2, 1, res, res)
         assert rgb.dtype == torch.float32 and 0 <= float(rgb.min()) and float(rgb.max()) <= 1
         assert 0 <= float(mask.min()) and float(mask.max()) <= 1
     with torch.no_grad():
-        assert torch.equal(model.decode(model.encode(faces), 0)[0], model.decode(z, 0)[0])
-    loss = model.decode(model.encode(faces), 1)[0].mean()
-    loss.backward()
+        assert torch.equal(model.decode(model.encode(faces).code, 0)[0], model.decode(z, 0)[0])
+    model.train()
+    encoded = model.encode(faces)
+    loss = model.decode(encoded.code, model.decoder_count - 1)[0].mean()
+    extra = model.extra_losses(encoded)
+    assert isinstance(extra, dict) and all(v.ndim == 0 for v in extra.values())
+    (loss + sum(extra.values())).backward()
     grads = [p.grad for p in model.parameters() if p.requires_grad]
     assert any(g is not None and g.abs().sum() > 0 for g in grads), "gradients reach the parameters"
-    assert isinstance(model.extra_losses(z), dict)
+    if isinstance(model, LatentSampler):
+        codes = model.sample(3, generator=torch.Generator().manual_seed(0))
+        assert model.decode(codes, 0)[0].shape == (3, 3, res, res)
 
 
 def _soft_ellipse(shape: tuple[int, int], centre: tuple[int, int], axes: tuple[int, int], blur: int) -> np.ndarray:

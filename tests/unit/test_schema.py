@@ -17,7 +17,7 @@ def _record() -> FaceRecord:
         keypoints=rng.uniform(0, 100, (5, 2)).astype(np.float32),
         landmarks=rng.uniform(0, 100, (68, 2)).astype(np.float32), landmark_score=0.9,
         matrix=rng.normal(size=(2, 3)), size=64, coverage=2.2, masks={"extended": mask},
-        identity=(v := rng.normal(size=512).astype(np.float32)) / np.linalg.norm(v),
+        embedding=(v := rng.normal(size=512).astype(np.float32)) / np.linalg.norm(v),
         producers=(Producer("detector", "scrfd", "1.0", {"threshold": 0.5}),),
     )
 
@@ -28,7 +28,7 @@ def test_record_round_trips_through_json():
     assert back.matrix.tolist() == record.matrix.tolist()          # full precision
     assert np.allclose(back.landmarks, record.landmarks, atol=1e-3)
     assert np.array_equal(back.masks["extended"], record.masks["extended"])
-    assert np.array_equal(back.identity, record.identity)
+    assert np.array_equal(back.embedding, record.embedding)
     assert back.producers == record.producers and back.frame_size == (640, 360)
     assert back.mask().max() == 1.0 and back.mask().dtype == np.float32
 
@@ -60,3 +60,13 @@ def test_older_schema_is_migrated(monkeypatch):
     monkeypatch.setattr(schema, "SCHEMA_VERSION", 1)
     monkeypatch.setitem(schema.MIGRATIONS, 0, v0_to_v1)
     assert record_from_json(old, "x").detection_score == pytest.approx(0.87)
+
+
+def test_schema_1_records_keep_their_identity_vector_as_the_embedding():
+    record = _record()
+    old = record_to_json(record)
+    old["identity"] = old.pop("embedding")          # how faceswap before schema 2 wrote it
+    old["schema"] = 1
+    back = record_from_json(old, "old face")
+    assert back.schema == schema.SCHEMA_VERSION == 2
+    assert np.array_equal(back.embedding, record.embedding)
