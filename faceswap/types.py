@@ -25,6 +25,7 @@ class VideoInfo:
     rotation: int       # degrees clockwise the decoder turns frames to display them (0, 90, 180, 270)
     has_audio: bool
     codec: str = ""
+    damage: str = ""    # why the file holds less than its container promises ("" when it looks whole)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ class FrameSource:
     """A sequence of frames with known length."""
 
     info: VideoInfo
+    unreadable: int = 0     # frames or images that could not be read so far (each one logged as a warning)
 
     def frames(self, start: int = 0, every: int = 1) -> Iterator[Frame]:
         """Frames whose index is >= ``start`` and a multiple of ``every``, in order."""

@@ -8,7 +8,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import torch
 from faceswap import __version__
 from faceswap.errors import FaceSetError, ModelError
 from faceswap.faceset.store import FaceSet
+from faceswap.locking import exclusive_lock
 from faceswap.options import build_options, describe, options_to_dict
 from faceswap.plugin_api import API_VERSION
 from faceswap.registry import Registry
@@ -85,7 +87,19 @@ class PreparedTraining:
 def run_training(request: TrainRequest, workspace: Workspace, registry: Registry, device: Device,
                  progress: Progress | None = None) -> TrainSummary:
     """Train (or resume) the model named by ``request``."""
-    return prepare_training(request, workspace, registry, device).train(progress)
+    with model_lock(workspace, request):
+        return prepare_training(request, workspace, registry, device).train(progress)
+
+
+@contextmanager
+def model_lock(workspace: Workspace, request: TrainRequest) -> Iterator[Path]:
+    """Hold the model folder's lock (the first process of a torchrun job does, for all of them)."""
+    folder = workspace.model_dir(request.name or request.plugin)
+    if int(os.environ.get("RANK", "0")) != 0:
+        yield folder
+        return
+    with exclusive_lock(folder, f"model {folder}"):
+        yield folder
 
 
 def prepare_training(request: TrainRequest, workspace: Workspace, registry: Registry,
