@@ -220,12 +220,21 @@ def read_record(path: Path) -> FaceRecord:
 
 
 def read_face(path: Path) -> tuple[np.ndarray, FaceRecord]:
-    """Pixels (RGB uint8) and record of one face file."""
-    raw = Path(path).read_bytes()
-    data = read_json(raw)
+    """Pixels (RGB uint8) and record of one face file; FaceSetError naming the file and the cause otherwise."""
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise FaceSetError(f"{path}: the face file is gone (deleted?)") from None
+    except OSError as exc:
+        raise FaceSetError(f"{path}: cannot read the face file ({exc.strerror or exc})") from exc
+    try:
+        data = read_json(raw)
+        image = decode_image(raw)
+    except ValueError as exc:
+        raise FaceSetError(f"{path}: unreadable face file ({exc})") from exc
     if data is None:
         raise FaceSetError(f"{path}: no faceswap metadata in this PNG")
-    return decode_image(raw), record_from_json(data, str(path))
+    return image, record_from_json(data, str(path))
 
 
 def face_file_name(frame_index: int, face_index: int) -> str:

@@ -31,7 +31,7 @@ from faceswap.train.checkpoint import (TrainerState, has_checkpoint, load_checkp
 from faceswap.train.hooks import CheckpointHook, LossLogHook, PreviewHook, ProgressHook
 from faceswap.train.loop import TrainingRun, TrainSettings, train
 from faceswap.train.losses import LossConfig
-from faceswap.train.samples import FacePairDataset, SampleConfig, make_loader, make_sample, load_face
+from faceswap.train.samples import FacePairDataset, FaceReader, SampleConfig, loader_batches, make_loader, make_sample
 from faceswap.train.step import AutoencoderStep
 from faceswap.workspace import Workspace
 
@@ -130,7 +130,7 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
         step_module = torch.nn.parallel.DistributedDataParallel(step_module)
     dataset = FacePairDataset(src, dst, sample_config, seed)
     loader = make_loader(dataset, request.settings.batch, state.iteration, request.workers, rank, world)
-    run = TrainingRun(model, step_module, optimizer, iter(loader), state, request.settings,
+    run = TrainingRun(model, step_module, optimizer, loader_batches(loader), state, request.settings,
                       torch.device(device.torch_device), is_main=rank == 0)
     info = _model_info(plugin_cls, options, request, folder)
 
@@ -192,10 +192,13 @@ def preview_faces(src: list[Path], dst: list[Path], config: SampleConfig, count:
     """Evenly spaced faces of each side, cropped like training samples but not augmented."""
     plain = dataclasses.replace(config, rotation=0, scale=0, shift=0, flip=False, warp=0, colour=0)
 
+    reader = FaceReader(plain)
+
     def side(paths: list[Path]) -> torch.Tensor:
-        picks = [paths[i] for i in np.linspace(0, len(paths) - 1, min(count, len(paths))).astype(int)]
+        picks = np.linspace(0, len(paths) - 1, min(count, len(paths))).astype(int)
+        faces = [reader.first_readable(paths, int(i)) for i in picks]    # a deleted face: the next one
         rng = np.random.default_rng(0)
-        return torch.from_numpy(np.stack([make_sample(load_face(p, plain), plain, rng)["target"] for p in picks]))
+        return torch.from_numpy(np.stack([make_sample(face, plain, rng)["target"] for face in faces]))
 
     return side(src), side(dst)
 
