@@ -27,7 +27,7 @@ from faceswap.registry import Registry
 from faceswap.runtime.device import Device
 from faceswap.runtime.progress import NoProgress, Progress
 from faceswap.train.checkpoint import (TrainerState, has_checkpoint, load_checkpoint, load_weights, read_model_info,
-                                       save_checkpoint)
+                                       remove_leftovers, save_checkpoint)
 from faceswap.train.hooks import CheckpointHook, LossLogHook, PreviewHook, ProgressHook
 from faceswap.train.loop import TrainingRun, TrainSettings, train
 from faceswap.train.losses import LossConfig
@@ -93,12 +93,16 @@ def run_training(request: TrainRequest, workspace: Workspace, registry: Registry
 
 @contextmanager
 def model_lock(workspace: Workspace, request: TrainRequest) -> Iterator[Path]:
-    """Hold the model folder's lock (the first process of a torchrun job does, for all of them)."""
+    """Hold the model folder's lock (the first process of a torchrun job does, for all of them).
+
+    The holder first deletes what saves killed earlier left behind (temp files, half-made backups).
+    """
     folder = workspace.model_dir(request.name or request.plugin)
     if int(os.environ.get("RANK", "0")) != 0:
         yield folder
         return
     with exclusive_lock(folder, f"model {folder}"):
+        remove_leftovers(folder)
         yield folder
 
 
