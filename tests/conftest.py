@@ -32,6 +32,14 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"test media not found at {MEDIA}: set FACESWAP_TEST_MEDIA")
 
 
+@pytest.fixture(autouse=True)
+def private_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test trusts drop-in plugins in a config folder of its own, never the user's."""
+    folder = tmp_path / "faceswap-config"
+    monkeypatch.setenv("FACESWAP_CONFIG_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def registry() -> Registry:
     return Registry.discover()
