@@ -6,6 +6,7 @@ where a changed locked (architecture) option is a ModelError that says what to d
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import random
 from collections.abc import Iterator, Mapping
@@ -35,6 +36,9 @@ from faceswap.train.samples import FacePairDataset, FaceReader, SampleConfig, lo
 from faceswap.train.step import AutoencoderStep
 from faceswap.workspace import Workspace
 
+log = logging.getLogger(__name__)
+
+FEW_FACES = 5           # fewer faces in a set than this is worth a warning
 
 @dataclass(frozen=True)
 class TrainRequest:
@@ -127,6 +131,7 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
     sample_config = build_options(SampleConfig, {**request.sample_options, "resolution": options.resolution,
                                                  "coverage": options.coverage}, "sample")
     src, dst = _face_paths(workspace, request.src), _face_paths(workspace, request.dst)
+    warn_degenerate_input(workspace, request, two_people=getattr(plugin_cls, "identities", 2) > 1)
     rank, world = _distributed(device)
     loss_config = build_options(LossConfig, request.loss_options, "loss")
     step_module = AutoencoderStep(model, loss_config, *_deep_losses(loss_config, options, device))
@@ -190,6 +195,37 @@ def _face_paths(workspace: Workspace, names: tuple[str, ...]) -> list[Path]:
             raise FaceSetError(f"face set '{name}' holds no faces")
         paths += found
     return paths
+
+
+def warn_degenerate_input(workspace: Workspace, request: TrainRequest, two_people: bool) -> None:
+    """Warn about face sets that cannot teach a swap: too few faces, or one person on both sides."""
+    for name in dict.fromkeys((*request.src, *request.dst)):
+        count = len(FaceSet(workspace.faceset_dir(name)))
+        if count < FEW_FACES:
+            log.warning("face set '%s' holds only %d face%s: the model can only learn %s by heart and will not "
+                        "swap other angles or expressions; extract more (a longer clip, or a smaller --every)",
+                        name, count, "" if count == 1 else "s", "it" if count == 1 else "them")
+    if not two_people:
+        return                  # a one-decoder model learns one set of faces by design
+    shared = [name for name in request.src if name in request.dst]
+    if shared:
+        log.warning("src and dst both use face set %s: the model learns one person on both sides and merge would "
+                    "swap that person for themself; give --src and --dst the sets of two people",
+                    ", ".join(f"'{n}'" for n in shared))
+        return
+    sources = {name: _source_digest(workspace, name) for name in (*request.src, *request.dst)}
+    for a in request.src:
+        for b in request.dst:
+            if sources[a] and sources[a] == sources[b]:
+                log.warning("face sets '%s' (src) and '%s' (dst) were extracted from the same file: the model learns "
+                            "one person on both sides", a, b)
+
+
+def _source_digest(workspace: Workspace, name: str) -> str:
+    try:
+        return FaceSet(workspace.faceset_dir(name)).read_manifest().source_sha256
+    except FaceSetError:
+        return ""
 
 
 def preview_faces(src: list[Path], dst: list[Path], config: SampleConfig, count: int = 4):
