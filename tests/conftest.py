@@ -29,7 +29,8 @@ GROUP = MEDIA / "group"
 
 def pytest_configure(config: pytest.Config) -> None:
     if not VIDEO.is_dir():
-        raise pytest.UsageError(f"test media not found at {MEDIA}: set FACESWAP_TEST_MEDIA")
+        raise pytest.UsageError(f"test media not found at {MEDIA}: put the shared media folder (video/, photos/, "
+                                f"group/) there, or set FACESWAP_TEST_MEDIA=/path/to/media")
 
 
 @pytest.fixture(autouse=True)

@@ -146,10 +146,12 @@ def _finish(source: FrameSource, faceset: FaceSet, manifest: FaceSetManifest) ->
     """Mark the set complete, unless part of the source could not be read (then say so)."""
     info = source.info
     if info.damage or manifest.unreadable:
-        why = info.damage or f"{manifest.unreadable} of its frames could not be read"
+        what = "images" if info.codec == "images" else "frames"
+        why = info.damage or f"{manifest.unreadable} of its {what} could not be read"
         faceset.write_manifest(manifest)
-        log.warning("%s is truncated or damaged (%s): face set %s holds the faces of the frames that could be "
-                    "read and is not marked complete", info.path, why, faceset.folder)
+        log.warning("%s is %s (%s): face set %s holds the faces of the %s that could be read and is not marked "
+                    "complete", info.path, "incomplete" if what == "images" else "truncated or damaged", why,
+                    faceset.folder, what)
         return
     faceset.mark_complete(replace(manifest, frames_done=info.frame_count))
 
