@@ -50,7 +50,7 @@ def decode_encode_fps(clip: Path, out: Path) -> float:
     info = source.info
     started = time.perf_counter()
     writer = VideoWriter(out, info.width, info.height, info.fps, audio_from=clip if info.has_audio else None,
-                         settings=ENCODE)
+                         settings=ENCODE, times=info.times)
     for frame in source.frames():
         writer.write(frame.image)
     writer.close()

@@ -1,11 +1,23 @@
-"""Atomic file writes: a killed job never leaves a half-written file under its final name."""
+"""Atomic file writes: a killed job never leaves a half-written file under its final name.
+
+A write that fails for a reason the user can fix (disk or quota full, file too large for the
+file system, read-only or forbidden folder) is a one-line WorkspaceError naming the file.
+"""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from faceswap.errors import WorkspaceError
+
+NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+NOT_ALLOWED = {errno.EROFS, errno.EACCES, errno.EPERM}
 
 
 def _file_mode() -> int:
@@ -18,20 +30,36 @@ def _file_mode() -> int:
 FILE_MODE = _file_mode()
 
 
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Turn an OSError the user can fix, raised while writing ``path``, into a WorkspaceError."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in NO_SPACE:
+            raise WorkspaceError(f"cannot write {path} ({exc.strerror}): free some disk space "
+                                 f"or choose another --workspace") from exc
+        if exc.errno in NOT_ALLOWED:
+            raise WorkspaceError(f"cannot write {path} ({exc.strerror}): check the folder's permissions "
+                                 f"or choose another --workspace") from exc
+        raise
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to a temp file beside ``path``, fsync it, then rename it into place."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.chmod(tmp, FILE_MODE)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with writing(path):
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            os.chmod(tmp, FILE_MODE)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:

@@ -3,8 +3,10 @@
 Built-in and third-party plugins are entry points (one registration path, so the
 path third parties take is the one tested every day); users can also drop ``*.py``
 files into ``<workspace>/plugins/``. Entry points are imported only when selected,
-so one broken plugin never breaks another command. A Registry is an object passed
-around, never a module global, so tests build isolated ones.
+so one broken plugin never breaks another command. A drop-in file is code from a
+folder anyone may have prepared: it is imported only once the user trusted it
+(plugin_trust.py); otherwise it is listed by file name and never run. A Registry is
+an object passed around, never a module global, so tests build isolated ones.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from typing import Any
 from faceswap.errors import PluginError
 from faceswap.options import build_options, check_options_class, suggest
 from faceswap.plugin_api import API_VERSION, KINDS, Plugin, compatible_api_versions
+from faceswap.plugin_trust import NOT_TRUSTED, TRUSTED, TrustStore
 
 BUILTIN_DIST = "faceswap"
 
@@ -50,27 +53,38 @@ class PluginStatus:
 class Registry:
     """The plugins available in one session."""
 
-    def __init__(self, sources: Iterable[PluginSource], broken: Iterable[PluginStatus] = ()) -> None:
+    def __init__(self, sources: Iterable[PluginSource], broken: Iterable[PluginStatus] = (),
+                 untrusted: Iterable[Path] = ()) -> None:
         self._sources: dict[tuple[str, str], list[PluginSource]] = {}
         for src in sources:
             self._sources.setdefault((src.kind, src.name), []).append(src)
         self._broken = list(broken)
+        self._untrusted = list(untrusted)      # drop-in files listed but not imported
         self._loaded: dict[tuple[str, str], type] = {}
 
     @classmethod
-    def discover(cls, plugins_dir: Path | None = None, entry_points: bool = True) -> Registry:
-        """Entry points of every installed distribution plus drop-in files in ``plugins_dir``."""
+    def discover(cls, plugins_dir: Path | None = None, entry_points: bool = True,
+                 trust: TrustStore | None = None) -> Registry:
+        """Entry points of every installed distribution plus the drop-in files in ``plugins_dir``
+        that ``trust`` trusts (none without it); the others are listed, not imported."""
         sources: list[PluginSource] = []
         if entry_points:
             sources += _entry_point_sources()
         broken: list[PluginStatus] = []
+        untrusted: list[Path] = []
         if plugins_dir is not None and plugins_dir.is_dir():
             for path in sorted(plugins_dir.glob("*.py")):
+                status = trust.status(path) if trust is not None else NOT_TRUSTED
+                if status != TRUSTED:
+                    untrusted.append(path)
+                    broken.append(PluginStatus("?", path.stem, "-", f"file {path}",
+                                               f"{status}: not loaded (run 'faceswap plugins trust {path.name}')"))
+                    continue
                 found, error = _dropin_sources(path)
                 sources += found
                 if error:
                     broken.append(PluginStatus("?", path.stem, "-", f"file {path}", error))
-        return cls(sources, broken)
+        return cls(sources, broken, untrusted)
 
     def names(self, kind: str) -> list[str]:
         """Names of the plugins of ``kind``, sorted."""
@@ -87,7 +101,7 @@ class Registry:
         if not sources:
             known = self.names(kind)
             listing = ", ".join(known) if known else "none installed"
-            raise PluginError(f"unknown {kind} '{name}'{suggest(name, known)}; available: {listing}")
+            raise PluginError(f"unknown {kind} '{name}'{suggest(name, known)}; available: {listing}{self._untrusted_hint()}")
         if len(sources) > 1:
             origins = " and ".join(s.origin for s in sources)
             raise PluginError(f"{kind} '{name}' is defined twice, by {origins}: remove or rename one")
@@ -99,6 +113,12 @@ class Registry:
         validate_plugin(plugin_cls, kind, name, src.origin)
         self._loaded[key] = plugin_cls
         return plugin_cls
+
+    def _untrusted_hint(self) -> str:
+        if not self._untrusted:
+            return ""
+        names = ", ".join(path.name for path in self._untrusted)
+        return f"; drop-in files not loaded as they are not trusted: {names} (run 'faceswap plugins trust' to load them)"
 
     def create(self, kind: str, name: str, values: Mapping[str, Any], device: Any) -> Any:
         """Load, build its Options from ``values`` and instantiate the plugin."""

@@ -5,11 +5,20 @@ Images are RGB uint8 ``(H, W, 3)``; coordinates are float32 pixels of the source
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class FrameTimes:
+    """When each frame of a video is shown, in display order: seconds from the file's start."""
+
+    starts: tuple[float, ...]
+    end: float              # when the last frame stops being shown
+    time_base: Fraction     # the stream's clock tick, e.g. 1/12800
 
 
 @dataclass(frozen=True)
@@ -25,6 +34,8 @@ class VideoInfo:
     rotation: int       # degrees clockwise the decoder turns frames to display them (0, 90, 180, 270)
     has_audio: bool
     codec: str = ""
+    damage: str = ""    # why the file holds less than its container promises ("" when it looks whole)
+    times: FrameTimes | None = field(default=None, repr=False, compare=False)   # None: unknown (use fps)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,9 @@ from faceswap.media.ffmpeg_tool import ffmpeg_exe
 from faceswap.media.image import read_image
 from faceswap.registry import Registry
 from faceswap.runtime.device import Device, resolve_device
+from faceswap.train.session import run_training
+from faceswap.workspace import Workspace
+from tiny import tiny_request
 
 REPO = Path(__file__).resolve().parents[1]
 MEDIA = Path(os.environ.get("FACESWAP_TEST_MEDIA", REPO.parent / "shared" / "media"))
@@ -26,7 +29,16 @@ GROUP = MEDIA / "group"
 
 def pytest_configure(config: pytest.Config) -> None:
     if not VIDEO.is_dir():
-        raise pytest.UsageError(f"test media not found at {MEDIA}: set FACESWAP_TEST_MEDIA")
+        raise pytest.UsageError(f"test media not found at {MEDIA}: put the shared media folder (video/, photos/, "
+                                f"group/) there, or set FACESWAP_TEST_MEDIA=/path/to/media")
+
+
+@pytest.fixture(autouse=True)
+def private_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test trusts drop-in plugins in a config folder of its own, never the user's."""
+    folder = tmp_path / "faceswap-config"
+    monkeypatch.setenv("FACESWAP_CONFIG_DIR", str(folder))
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -107,3 +119,20 @@ def train_ws(tmp_path, facesets_root) -> Path:
     """A workspace of its own holding copies of the two small face sets."""
     shutil.copytree(facesets_root / "facesets", tmp_path / "ws" / "facesets")
     return tmp_path / "ws"
+
+
+@pytest.fixture(scope="session")
+def model_ws_root(tmp_path_factory, facesets_root, registry, cpu) -> Path:
+    """Face sets 'src' and 'dst' plus a tiny sae model trained 2 steps."""
+    ws = tmp_path_factory.mktemp("reliability_ws") / "ws"
+    shutil.copytree(facesets_root / "facesets", ws / "facesets")
+    run_training(tiny_request(2), Workspace(ws), registry, cpu)
+    return ws
+
+
+@pytest.fixture
+def model_ws(tmp_path, model_ws_root) -> Path:
+    """A copy of ``model_ws_root`` of this test's own."""
+    target = tmp_path / "ws"
+    shutil.copytree(model_ws_root, target)
+    return target

@@ -9,6 +9,7 @@ from typing import Any
 
 from faceswap.options import load_toml_defaults, parse_overrides
 from faceswap.plugin_api import KINDS
+from faceswap.plugin_trust import TrustStore, default_trust_file
 from faceswap.registry import Registry
 from faceswap.runtime.device import Device, resolve_device
 from faceswap.workspace import Workspace
@@ -25,7 +26,7 @@ class AppContext:
     @property
     def registry(self) -> Registry:
         if self._registry is None:
-            self._registry = Registry.discover(self.workspace.plugins)
+            self._registry = Registry.discover(self.workspace.plugins, trust=TrustStore(default_trust_file()))
         return self._registry
 
     def device(self) -> Device:

@@ -1,7 +1,6 @@
 """``faceswap extract``: thin: parse options, call the library, report."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import click
@@ -72,9 +71,7 @@ def extract_command(app: AppContext, source: Path, name: str | None, detector: s
     options = app.plugin_options(chosen, overrides, model_root)
     app.workspace.ensure(app.workspace.facesets)
     faceset = FaceSet(app.workspace.faceset_dir(name or (source.stem if source.is_file() else source.name)))
-    if fresh and faceset.folder.exists():
-        shutil.rmtree(faceset.folder)
-    done_before = faceset.read_manifest().frames_done if faceset.exists() else 0
+    done_before = faceset.read_manifest().frames_done if faceset.exists() and not fresh else 0
 
     plugins = build_extract_plugins(app.registry, choice, options, app.device())
     settings = ExtractSettings(every=every, max_faces=max_faces, min_size=min_size, face_size=face_size,
@@ -84,7 +81,7 @@ def extract_command(app: AppContext, source: Path, name: str | None, detector: s
     initial = min(len(range(0, done_before, every)), total)
     with tqdm(total=total, initial=initial, unit="frame", desc=f"extract {source.name}",
               dynamic_ncols=True) as bar:
-        summary = extract(source, faceset, plugins, settings, reference=reference, progress=bar)
+        summary = extract(source, faceset, plugins, settings, reference=reference, progress=bar, fresh=fresh)
     fps = summary.frames_read / summary.seconds if summary.seconds else 0.0
     resumed = f" (resumed at frame {summary.resumed_from})" if summary.resumed_from else ""
     click.echo(

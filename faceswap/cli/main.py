@@ -18,6 +18,7 @@ from faceswap import __version__
 from faceswap.cli.context import AppContext
 from faceswap.errors import FaceswapError
 from faceswap.runtime.device import DEVICE_CHOICES, limit_threads
+from faceswap.runtime.signals import stop_on_signals
 from faceswap.workspace import Workspace, default_workspace
 
 
@@ -26,7 +27,8 @@ class FaceswapGroup(click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with stop_on_signals():
+                return super().invoke(ctx)
         except FaceswapError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)

@@ -1,6 +1,7 @@
 """``faceswap merge``: thin: parse options, call the library, report."""
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from faceswap.extract.pipeline import ExtractSettings, extract
 from faceswap.cli.extraction import plugins_like
 from faceswap.extract.reference import reference_from_photo
 from faceswap.faceset.store import FaceSet
+from faceswap.media.encoding import check_encoder
 from faceswap.media.image import write_image
 from faceswap.media.video import EncodeSettings, open_source
 from faceswap.merge.masks import MASK_MODES
@@ -26,6 +28,8 @@ from faceswap.score.collect import Sampling, default_every
 from faceswap.score.report import ScoreContext
 from faceswap.score.run import LiveScoring, ScoreTools, build_tools, finish_report, report_folder
 from faceswap.score.scorer import RunScorer
+
+log = logging.getLogger(__name__)
 
 
 @click.command("merge")
@@ -96,6 +100,11 @@ def _merge(app: AppContext, device, video: Path, model_name: str, faceset: str |
     source = open_source(video)
     if source.info.fps == 0:
         raise InputError(f"{video} is not a video: merge needs a video (use --frames-out for image folders)")
+    if source.info.damage:
+        log.warning("%s is truncated or damaged (%s): merging the %d frames that can be read",
+                    video, source.info.damage, source.info.frame_count)
+    if frames_out is None and preview_frame is None:     # refuse an encoder that cannot do it before any work
+        encode = check_encoder(encode, source.info.width, source.info.height)
     swapper = FaceSwapper(app.workspace.model_dir(model_name), app.registry, device)
     options = app.plugin_options({"color": [color], "blender": [blender]}, overrides)
     color_plugin = app.registry.create("color", color, options["color"][color], device)

@@ -8,7 +8,7 @@ from faceswap.cli.context import AppContext
 from faceswap.errors import InputError
 from faceswap.options import parse_overrides
 from faceswap.train.loop import TrainSettings
-from faceswap.train.session import TrainRequest, prepare_training
+from faceswap.train.session import TrainRequest, model_lock, prepare_training
 
 TRAIN_KINDS = ("model", "loss", "sample")
 
@@ -75,11 +75,12 @@ def train_command(app: AppContext, plugin: str, name: str | None, src: tuple[str
         seed=seed, preview_every=preview_every, save_minutes=save_minutes, backups=backups, workers=workers,
     )
     app.workspace.ensure(app.workspace.models)
-    prepared = prepare_training(request, app.workspace, app.registry, app.device())
-    start = prepared.start_iteration
-    with tqdm(initial=start, total=iters or None, unit="it", desc=f"train {prepared.folder.name}",
-              dynamic_ncols=True) as bar:
-        summary = prepared.train(progress=bar)
+    with model_lock(app.workspace, request):
+        prepared = prepare_training(request, app.workspace, app.registry, app.device())
+        start = prepared.start_iteration
+        with tqdm(initial=start, total=iters or None, unit="it", desc=f"train {prepared.folder.name}",
+                  dynamic_ncols=True) as bar:
+            summary = prepared.train(progress=bar)
     losses = ", ".join(f"{k} {v:.4f}" for k, v in summary.last_losses.items() if k != "iteration")
     click.echo(f"trained iterations {summary.start_iteration}..{summary.iteration} (stopped: {summary.stop_reason}); "
                f"saved to {summary.folder}" + (f"; last losses: {losses}" if losses else ""))

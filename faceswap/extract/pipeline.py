@@ -10,6 +10,7 @@ of the frames it covers, so a kill at any moment leaves a consistent face set.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -26,11 +27,13 @@ from faceswap.extract.tracking import FaceFinder, FoundFace
 from faceswap.faceset.schema import FaceRecord
 from faceswap.faceset.store import FaceSet, FaceSetManifest
 from faceswap.hashing import file_sha256
+from faceswap.locking import exclusive_lock
 from faceswap.media.video import FrameSource, open_source
 from faceswap.runtime.concurrency import BackgroundWorker
 from faceswap.runtime.progress import NoProgress, Progress
 from faceswap.types import AlignedFace, Frame
 
+log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ExtractSettings:
@@ -73,16 +76,46 @@ def extract(
     *,
     reference: ReferenceFilter | None = None,
     progress: Progress | None = None,
+    fresh: bool = False,
 ) -> ExtractSummary:
-    """Extract every face of ``source_path`` into ``faceset``, resuming a killed run."""
+    """Extract every face of ``source_path`` into ``faceset``, resuming a killed run.
+
+    Holds the face set's lock throughout, so a second writer is refused (WorkspaceError)
+    instead of mixing its faces in; ``fresh`` empties the set first.
+    """
     progress = progress if progress is not None else NoProgress()
     started = time.perf_counter()
     source = open_source(source_path)
-    manifest = faceset.start(_manifest(source, settings, plugins))
-    resumed_from = manifest.frames_done
     counters = _Counters()
+    with exclusive_lock(faceset.folder, f"face set {faceset.folder}"):
+        if fresh:
+            faceset.clear()
+        try:
+            manifest = faceset.start(_manifest(source, settings, plugins))
+            resumed_from = manifest.frames_done
+            if not manifest.complete:
+                manifest = _extract_frames(source, faceset, manifest, plugins, settings, reference, progress, counters)
+                _finish(source, faceset, manifest)
+        except BaseException:
+            faceset.remove_if_empty()       # a failed first run must not leave a set that blocks the next
+            raise
+        total_faces = len(faceset)
+        if total_faces == 0:
+            faceset.remove_if_empty()
+            what = "matching --ref " if reference else ""
+            raise NoFaceError(f"no face {what}found in any of the {counters.frames} frames of {source_path}")
+    return ExtractSummary(counters.frames, counters.faces, counters.empty,
+                          time.perf_counter() - started, resumed_from, total_faces)
+
+
+def _extract_frames(source: FrameSource, faceset: FaceSet, manifest: FaceSetManifest, plugins: ExtractPlugins,
+                    settings: ExtractSettings, reference: ReferenceFilter | None, progress: Progress,
+                    counters: _Counters) -> FaceSetManifest:
+    """Process every frame from the resume mark on; returns the last manifest written."""
     finder = FaceFinder(plugins, settings.min_size, settings.max_faces)
     writer: BackgroundWorker = BackgroundWorker(lambda job: job(), depth=64)
+    faces_done = manifest.faces_done or 0
+    unreadable_before = source.unreadable
     # A window starts with a detection and is the unit of the resume mark, so a resumed
     # run makes exactly the faces an uninterrupted one would.
     window = max(1, settings.redetect_every)
@@ -92,8 +125,10 @@ def extract(
             faces = _process(batch, finder, plugins, settings, reference, source.info.path.name)
             for face_image, record in faces:
                 writer.submit(lambda img=face_image, rec=record: faceset.write_face(img, rec))
-            done = batch[-1].index + 1
-            manifest = replace(manifest, frames_done=done)
+            faces_done += len(faces)
+            manifest = replace(manifest, frames_done=batch[-1].index + 1, faces_done=faces_done,
+                               unreadable=manifest.unreadable + source.unreadable - unreadable_before)
+            unreadable_before = source.unreadable
             writer.submit(lambda m=manifest: faceset.write_manifest(m))
             with_face = {rec.frame_index for _, rec in faces}
             counters.frames += len(batch)
@@ -101,17 +136,24 @@ def extract(
             counters.empty += len(batch) - len(with_face)
             progress.update(len(batch))
             progress.set_postfix(faces=counters.faces, refresh=False)
-        writer.submit(lambda m=replace(manifest, frames_done=source.info.frame_count, complete=True):
-                      faceset.write_manifest(m))
     finally:
         writer.close()
-    total_faces = len(faceset)
-    if total_faces == 0:
-        faceset.remove_if_empty()
-        what = "matching --ref " if reference else ""
-        raise NoFaceError(f"no face {what}found in any of the {counters.frames} frames of {source_path}")
-    return ExtractSummary(counters.frames, counters.faces, counters.empty,
-                          time.perf_counter() - started, resumed_from, total_faces)
+    unreadable = manifest.unreadable + source.unreadable - unreadable_before
+    return replace(manifest, unreadable=unreadable)
+
+
+def _finish(source: FrameSource, faceset: FaceSet, manifest: FaceSetManifest) -> None:
+    """Mark the set complete, unless part of the source could not be read (then say so)."""
+    info = source.info
+    if info.damage or manifest.unreadable:
+        what = "images" if info.codec == "images" else "frames"
+        why = info.damage or f"{manifest.unreadable} of its {what} could not be read"
+        faceset.write_manifest(manifest)
+        log.warning("%s is %s (%s): face set %s holds the faces of the %s that could be read and is not marked "
+                    "complete", info.path, "incomplete" if what == "images" else "truncated or damaged", why,
+                    faceset.folder, what)
+        return
+    faceset.mark_complete(replace(manifest, frames_done=info.frame_count))
 
 
 def _process(

@@ -2,11 +2,17 @@
 
 Every face PNG carries its own record, and every write is atomic, so a killed job
 leaves whole files only, and a deleted face file is simply not used any more.
+The manifest counts the faces written below the resume mark, and a finished set
+records a digest of its file names, so neither a resume nor a reader has to take
+"complete" on trust (``verify``).
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -18,8 +24,11 @@ from faceswap import __version__
 from faceswap.atomic import remove_stale_temps, write_atomic, write_json_atomic
 from faceswap.errors import FaceSetError
 from faceswap.faceset.schema import FaceRecord, record_from_json, record_to_json
+from faceswap.locking import LOCK_FILES, release_folder
 from faceswap.media.image import decode_image, encode_image
 from faceswap.media.pngmeta import embed_json, read_json
+
+log = logging.getLogger(__name__)
 
 MANIFEST_SCHEMA = 1
 FACE_NAME = re.compile(r"^(\d{6,})_(\d{2,})\.png$")
@@ -42,6 +51,9 @@ class FaceSetManifest:
     plugins: list[dict[str, Any]]   # name, version, options of each plugin used
     frames_done: int = 0            # every frame below this index is fully written
     complete: bool = False
+    faces_done: int | None = None   # face files written for the frames below frames_done (None: not recorded)
+    faces_sha256: str = ""          # when complete: digest of the sorted face file names
+    unreadable: int = 0             # frames or images that could not be read: such a set is never complete
     faceswap_version: str = __version__
     schema: int = MANIFEST_SCHEMA
     extra: dict[str, Any] = field(default_factory=dict)
@@ -90,13 +102,76 @@ class FaceSet:
             self.write_manifest(manifest)
             return manifest
         previous = self.read_manifest()
+        present = self.face_paths()
+        if not previous.complete and not present:      # a run that wrote nothing: start it again
+            self.write_manifest(manifest)
+            return manifest
         _check_same_job(previous, manifest, self.folder)
-        for path in self.face_paths():
+        lost = _lost_faces(previous, present)
+        if lost:
+            log.warning("face set %s: %d of the %d faces an interrupted extract had written are gone; "
+                        "extracting it again from the start", self.folder, lost, previous.faces_done)
+            for path in present:
+                path.unlink()
+            self.write_manifest(manifest)
+            return manifest
+        for path in present:
             if frame_of(path) >= previous.frames_done:
                 path.unlink()
-        resumed = replace(manifest, frames_done=previous.frames_done, complete=previous.complete)
+        kept = sum(1 for path in present if frame_of(path) < previous.frames_done)
+        resumed = replace(manifest, frames_done=previous.frames_done, complete=previous.complete,
+                          faces_done=previous.faces_done if previous.complete else kept,
+                          faces_sha256=previous.faces_sha256, unreadable=previous.unreadable)
         self.write_manifest(resumed)
         return resumed
+
+    def mark_complete(self, manifest: FaceSetManifest) -> FaceSetManifest:
+        """Mark the set complete after checking its files are the ``faces_done`` the run wrote.
+
+        Raises FaceSetError (and leaves the set to be extracted again) when face files
+        vanished while the run was writing it.
+        """
+        present = self.face_paths()
+        if manifest.faces_done is not None and len(present) != manifest.faces_done:
+            self.write_manifest(replace(manifest, frames_done=0, complete=False, faces_done=0))
+            raise FaceSetError(
+                f"face set {self.folder} lost {manifest.faces_done - len(present)} of its {manifest.faces_done} "
+                f"face files while extract was writing it (deleted by hand or by another program?): "
+                f"run extract again to redo it"
+            )
+        done = replace(manifest, complete=True, faces_done=len(present), faces_sha256=_names_digest(present))
+        self.write_manifest(done)
+        return done
+
+    def verify(self) -> str | None:
+        """None when the set is complete and holds the face files it was completed with, else why not."""
+        if not self.exists():
+            return f"no face set at {self.folder}"
+        manifest = self.read_manifest()
+        if not manifest.complete:
+            return f"face set {self.folder} is unfinished (frame {manifest.frames_done} of {manifest.frame_count})"
+        if not manifest.faces_sha256:
+            return f"face set {self.folder} was completed by an older faceswap that kept no record of its files"
+        present = self.face_paths()
+        recorded = manifest.faces_done or 0
+        if len(present) < recorded:
+            return (f"face set {self.folder}: {recorded - len(present)} of its {recorded} face files are gone "
+                    f"since it was completed")
+        if _names_digest(present) != manifest.faces_sha256:
+            return f"face set {self.folder}: its face files differ from the ones it was completed with"
+        return None
+
+    def clear(self) -> None:
+        """Delete everything but the lock (for --fresh, while holding that lock)."""
+        if not self.folder.is_dir():
+            return
+        for path in self.folder.iterdir():
+            if path.name in LOCK_FILES:
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
 
     def write_face(self, image: np.ndarray, record: FaceRecord) -> Path:
         """Write one aligned face with its record embedded (atomic)."""
@@ -120,6 +195,9 @@ class FaceSet:
         if self.face_paths():
             return
         self.manifest_path.unlink(missing_ok=True)
+        remove_stale_temps(self.faces_dir)
+        remove_stale_temps(self.folder)
+        release_folder(self.folder)
         for folder in (self.faces_dir, self.folder):
             try:
                 folder.rmdir()
@@ -142,12 +220,21 @@ def read_record(path: Path) -> FaceRecord:
 
 
 def read_face(path: Path) -> tuple[np.ndarray, FaceRecord]:
-    """Pixels (RGB uint8) and record of one face file."""
-    raw = Path(path).read_bytes()
-    data = read_json(raw)
+    """Pixels (RGB uint8) and record of one face file; FaceSetError naming the file and the cause otherwise."""
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise FaceSetError(f"{path}: the face file is gone (deleted?)") from None
+    except OSError as exc:
+        raise FaceSetError(f"{path}: cannot read the face file ({exc.strerror or exc})") from exc
+    try:
+        data = read_json(raw)
+        image = decode_image(raw)
+    except ValueError as exc:
+        raise FaceSetError(f"{path}: unreadable face file ({exc})") from exc
     if data is None:
         raise FaceSetError(f"{path}: no faceswap metadata in this PNG")
-    return decode_image(raw), record_from_json(data, str(path))
+    return image, record_from_json(data, str(path))
 
 
 def face_file_name(frame_index: int, face_index: int) -> str:
@@ -157,6 +244,18 @@ def face_file_name(frame_index: int, face_index: int) -> str:
 def frame_of(path: Path) -> int:
     match = FACE_NAME.match(path.name)
     return int(match.group(1)) if match else -1
+
+
+def _lost_faces(previous: FaceSetManifest, present: list[Path]) -> int:
+    """How many faces an unfinished set had written below its resume mark that are gone now."""
+    if previous.complete or previous.faces_done is None:
+        return 0                # deleting faces of a finished set is how users curate it
+    below = sum(1 for path in present if frame_of(path) < previous.frames_done)
+    return max(0, previous.faces_done - below)
+
+
+def _names_digest(paths: list[Path]) -> str:
+    return hashlib.sha256("\n".join(sorted(p.name for p in paths)).encode("utf-8")).hexdigest()
 
 
 def _check_same_job(previous: FaceSetManifest, current: FaceSetManifest, folder: Path) -> None:

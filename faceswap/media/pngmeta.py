@@ -24,9 +24,22 @@ def embed_json(png: bytes, obj: Any, keyword: bytes = KEYWORD) -> bytes:
 
 
 def read_json(source: Path | bytes, keyword: bytes = KEYWORD) -> Any | None:
-    """The JSON stored under ``keyword``, reading chunks only up to IDAT; None if absent."""
-    if isinstance(source, (bytes, bytearray)):
-        return _scan(memoryview(source), keyword)
+    """The JSON stored under ``keyword``, reading chunks only up to IDAT; None if absent.
+
+    Anything wrong with the file's contents (not a PNG, cut short, corrupt, JSON nested too
+    deeply to parse) is a ValueError saying which; a missing file is an OSError.
+    """
+    try:
+        if isinstance(source, (bytes, bytearray)):
+            return _scan(memoryview(source), keyword)
+        return _read_file(Path(source), keyword)
+    except RecursionError:
+        raise ValueError("its metadata is nested too deeply to read") from None
+    except (struct.error, zlib.error, IndexError) as exc:
+        raise ValueError(f"cut short or corrupt ({exc})") from None
+
+
+def _read_file(source: Path, keyword: bytes) -> Any | None:
     with open(source, "rb") as handle:
         head = handle.read(len(PNG_SIGNATURE))
         if head != PNG_SIGNATURE:

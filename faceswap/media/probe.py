@@ -1,7 +1,8 @@
-"""Probe a video: size, fps as a fraction, frame count, rotation, audio.
+"""Probe a video: size, fps as a fraction, frame count and times, rotation, audio, damage.
 
-Uses ffprobe when the system has it; otherwise parses ``ffmpeg -i`` and counts packets
-with a stream copy (no decoding), which works with the imageio-ffmpeg binary alone.
+Reads the stream facts with ffprobe when the system has it, otherwise from ``ffmpeg -i``;
+frames are counted and timed by a stream copy of their packets (media/timestamps.py), which
+works with the imageio-ffmpeg binary alone and notices a file that ends before its index does.
 """
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from fractions import Fraction
 from pathlib import Path
 
 from faceswap.errors import InputError
-from faceswap.media.ffmpeg_tool import ffprobe_exe, last_error_line, run_ffmpeg
+from faceswap.media.ffmpeg_tool import ffmpeg_path, ffprobe_exe, last_error_line, run_ffmpeg
+from faceswap.media.timestamps import scan_video_packets
 from faceswap.types import VideoInfo
 
 _VIDEO_RE = re.compile(r"Stream #\d+:\d+.*?: Video: (\w+).*?, (\d{2,5})x(\d{2,5})")
 _FPS_RE = re.compile(r"([\d.]+(?:k)?) (?:fps|tbr)")
 _DURATION_RE = re.compile(r"Duration: (\d+):(\d+):([\d.]+)")
+_START_RE = re.compile(r"Duration: [^\n]*?start: (-?[\d.]+)")
 _ROTATION_RE = re.compile(r"rotation of (-?[\d.]+) degrees")
 _FRAMES_RE = re.compile(r"frame=\s*(\d+)")
 
@@ -39,7 +42,7 @@ def _not_a_video(path: Path, detail: str) -> InputError:
 
 
 def _probe_ffmpeg(path: Path) -> VideoInfo:
-    header = run_ffmpeg(["-hide_banner", "-nostdin", "-i", str(path)]).stderr
+    header = run_ffmpeg(["-hide_banner", "-nostdin", "-i", ffmpeg_path(path)]).stderr
     match = _VIDEO_RE.search(header)
     if not match:
         raise _not_a_video(path, last_error_line(header) if "Input #" not in header else "no video stream")
@@ -48,19 +51,13 @@ def _probe_ffmpeg(path: Path) -> VideoInfo:
     fps = _parse_fps(video_line)
     rotation = _parse_rotation(header[match.start():])
     duration = _parse_duration(header)
+    start = float(m.group(1)) if (m := _START_RE.search(header)) else 0.0
     has_audio = re.search(r"Stream #\d+:\d+.*?: Audio:", header) is not None
-    count = run_ffmpeg(["-hide_banner", "-nostdin", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "null", "-"])
-    frames = _FRAMES_RE.findall(count.stderr)
-    if count.returncode != 0 or not frames:
-        raise _not_a_video(path, last_error_line(count.stderr))
-    return _info(path, width, height, fps, int(frames[-1]), duration, rotation, has_audio, codec)
+    return _info(path, width, height, fps, duration, start, rotation, has_audio, codec)
 
 
 def _probe_ffprobe(path: Path) -> VideoInfo:
-    args = [
-        ffprobe_exe(), "-v", "error", "-count_packets", "-show_streams", "-show_format",
-        "-of", "json", str(path),
-    ]
+    args = [ffprobe_exe(), "-v", "error", "-show_streams", "-show_format", "-of", "json", ffmpeg_path(path)]
     result = subprocess.run(args, capture_output=True, text=True, errors="replace", check=False, stdin=subprocess.DEVNULL)
     if result.returncode != 0:
         raise _not_a_video(path, last_error_line(result.stderr))
@@ -75,19 +72,25 @@ def _probe_ffprobe(path: Path) -> VideoInfo:
     for side in video.get("side_data_list", []):
         if "rotation" in side:
             rotation = -int(round(float(side["rotation"])))  # same sign as _parse_rotation
-    duration = float(data.get("format", {}).get("duration", 0) or 0)
-    frames = int(video.get("nb_read_packets") or video.get("nb_frames") or 0)
+    container = data.get("format", {})
+    duration = float(container.get("duration", 0) or 0)
+    start = float(container.get("start_time", 0) or 0)
     has_audio = any(s.get("codec_type") == "audio" for s in streams)
-    return _info(path, int(video["width"]), int(video["height"]), fps, frames, duration, rotation,
+    return _info(path, int(video["width"]), int(video["height"]), fps, duration, start, rotation,
                  has_audio, video.get("codec_name", ""))
 
 
-def _info(path: Path, width: int, height: int, fps: Fraction, frames: int, duration: float,
+def _info(path: Path, width: int, height: int, fps: Fraction, duration: float, start: float,
           rotation: int, has_audio: bool, codec: str) -> VideoInfo:
+    scan = scan_video_packets(path, start)
+    if scan.frame_count == 0:
+        raise _not_a_video(path, scan.problem or "no video frames")
+    damage = f"ffmpeg: {scan.problem}" if scan.problem else ""
     rotation = rotation % 360
     if rotation in (90, 270):     # ffmpeg autorotates when decoding
         width, height = height, width
-    return VideoInfo(path, width, height, fps, frames, duration, rotation, has_audio, codec)
+    return VideoInfo(path, width, height, fps, scan.frame_count, duration, rotation, has_audio, codec,
+                     damage=damage, times=scan.times)
 
 
 def _parse_fps(video_line: str) -> Fraction:
@@ -122,11 +125,11 @@ def _parse_duration(header: str) -> float:
 def read_tags(path: Path) -> dict[str, str]:
     """Container metadata tags (lower-case keys), with ffprobe when present, else from ``ffmpeg -i``."""
     if ffprobe_exe():
-        result = subprocess.run([ffprobe_exe(), "-v", "error", "-show_format", "-of", "json", str(path)],
+        result = subprocess.run([ffprobe_exe(), "-v", "error", "-show_format", "-of", "json", ffmpeg_path(path)],
                                 capture_output=True, text=True, errors="replace", check=False)
         tags = json.loads(result.stdout or "{}").get("format", {}).get("tags", {})
         return {k.lower(): v for k, v in tags.items()}
-    header = run_ffmpeg(["-hide_banner", "-nostdin", "-i", str(path)]).stderr
+    header = run_ffmpeg(["-hide_banner", "-nostdin", "-i", ffmpeg_path(path)]).stderr
     block = header.split("Metadata:", 1)[1] if "Metadata:" in header else ""
     tags: dict[str, str] = {}
     for line in block.splitlines()[1:]:

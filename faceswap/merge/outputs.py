@@ -27,7 +27,7 @@ class VideoOutput:
         self.path = path
         self._writer = VideoWriter(path, info.width, info.height, info.fps,
                                    audio_from=info.path if info.has_audio else None,
-                                   metadata=provenance_tags(), settings=settings)
+                                   metadata=provenance_tags(), settings=settings, times=info.times)
 
     def write(self, index: int, frame: np.ndarray) -> None:
         self._writer.write(frame)

@@ -6,7 +6,8 @@ Layout of ``models/<name>/``:
   optimizer.safetensors   optimiser tensors (flattened keys) and the torch RNG state
   trainer.json            counters, optimiser hyper-parameters, loss tail, and the sha256 of
                           both tensor files; written last, so it vouches for a complete set
-  backups/iter_NNNNNNN/   the last K complete sets
+  backups/iter_NNNNNNN/   the last K complete sets that verified when they were made
+                          (iter_NNNNNNN_2, _3, ... when another set of that iteration exists)
 
 No pickle anywhere: a checkpoint someone hands you can't run code.
 """
@@ -14,16 +15,19 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load, save
 
-from faceswap.atomic import write_atomic, write_json_atomic
+from faceswap.atomic import remove_stale_temps, write_atomic, write_json_atomic, writing
 from faceswap.errors import ModelError
 from faceswap.hashing import file_sha256
 
@@ -31,6 +35,7 @@ log = logging.getLogger(__name__)
 
 FORMAT = 1
 FILES = ("model.json", "weights.safetensors", "optimizer.safetensors", "trainer.json")
+BACKUP_NAME = re.compile(r"^iter_(\d{7})(?:_(\d+))?$")
 
 
 @dataclass
@@ -79,14 +84,33 @@ def load_checkpoint(folder: Path) -> Checkpoint:
     """Load and verify ``folder``; fall back to the newest intact backup with a warning."""
     if not any((folder / name).exists() for name in FILES):
         raise ModelError(f"no model at {folder} (train one with faceswap train, or name another with --model)")
-    problem = _verify(folder)
-    if problem is None:
-        return _read(folder)
-    for backup in sorted((folder / "backups").glob("iter_*"), reverse=True):
-        if _verify(backup) is None:
+    checkpoint, problem = _load_intact(folder)
+    if checkpoint is not None:
+        return checkpoint
+    for backup in reversed(backup_folders(folder)):
+        found, _ = _load_intact(backup)
+        if found is not None:
             log.warning("%s; resuming from backup %s", problem, backup.name)
-            return _read(backup)
+            return found
     raise ModelError(f"{problem}, and no intact backup: start a new model with --name, or restore the files")
+
+
+def backup_folders(folder: Path) -> list[Path]:
+    """The backups of a model folder, oldest first (by iteration, then by when they were made)."""
+    found = [(BACKUP_NAME.match(p.name), p) for p in (folder / "backups").glob("iter_*") if p.is_dir()]
+    return [p for m, p in sorted(((m, p) for m, p in found if m), key=lambda mp: _backup_order(mp[0]))]
+
+
+def remove_leftovers(folder: Path) -> None:
+    """Delete what killed saves left behind: write_atomic temp files and half-made backups.
+
+    Call it only while holding the model's lock (a running save owns its temp files).
+    """
+    for place in (folder, folder / "previews", folder / "backups"):
+        if place.is_dir():
+            remove_stale_temps(place)
+    for half_made in (folder / "backups").glob("*.tmp"):
+        shutil.rmtree(half_made, ignore_errors=True)
 
 
 def has_checkpoint(folder: Path) -> bool:
@@ -106,6 +130,21 @@ def read_model_info(folder: Path) -> dict[str, Any]:
     return info
 
 
+def _load_intact(folder: Path) -> tuple[Checkpoint | None, str | None]:
+    """(checkpoint, None) when ``folder`` holds an intact set, else (None, why not)."""
+    problem = _verify(folder)
+    if problem is not None:
+        return None, problem
+    try:
+        return _read(folder), None
+    except (SafetensorError, ValueError, KeyError, TypeError) as exc:   # the files verified, yet do not parse
+        return None, f"{folder} holds a checkpoint that cannot be read ({type(exc).__name__}: {exc})"
+
+
+def _backup_order(match: re.Match) -> tuple[int, int]:
+    return int(match.group(1)), int(match.group(2) or 1)
+
+
 def _verify(folder: Path) -> str | None:
     """None when the set is complete and untampered, else why not."""
     trainer = folder / "trainer.json"
@@ -122,6 +161,29 @@ def _verify(folder: Path) -> str | None:
             return f"{path} is missing"
         if file_sha256(path) != digest:
             return f"{path} does not match its recorded sha256 (tampered or half-written)"
+        problem = _safetensors_problem(path)
+        if problem:
+            return f"{path} is not a valid safetensors file ({problem})"
+    return None
+
+
+def _safetensors_problem(path: Path) -> str | None:
+    """Why ``path`` is not a whole safetensors file (header read only), or None."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+        if len(head) < 8:
+            return "shorter than its header"
+        length = struct.unpack("<Q", head)[0]
+        if length > size - 8:
+            return "cut short inside its header"
+        try:
+            header = json.loads(handle.read(length))
+            end = max((int(t["data_offsets"][1]) for k, t in header.items() if k != "__metadata__"), default=0)
+        except (ValueError, KeyError, TypeError, IndexError, RecursionError, AttributeError):
+            return "its header is corrupt"
+    if 8 + length + end != size:
+        return f"{size} bytes where its header promises {8 + length + end}"
     return None
 
 
@@ -137,18 +199,40 @@ def _read(folder: Path) -> Checkpoint:
 
 
 def _rotate_backups(folder: Path, keep: int) -> None:
-    meta = json.loads((folder / "trainer.json").read_text(encoding="utf-8"))
-    target = folder / "backups" / f"iter_{meta['iteration']:07d}"
-    if not target.exists():
-        tmp = target.with_name(target.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        for name in FILES:
-            if (folder / name).exists():
-                shutil.copy2(folder / name, tmp / name)
-        tmp.rename(target)      # a backup appears whole or not at all
-    for old in sorted((folder / "backups").glob("iter_???????"))[:-keep]:
+    """Copy the current set into backups/ (only if it verifies), then keep the newest ``keep``."""
+    problem = _verify(folder)
+    if problem is not None:
+        log.warning("%s: not keeping it as a backup", problem)
+    else:
+        target = _backup_target(folder)
+        if target is not None:
+            tmp = target.with_name(target.name + ".tmp")
+            shutil.rmtree(tmp, ignore_errors=True)
+            with writing(tmp):
+                tmp.mkdir(parents=True)
+                for name in FILES:
+                    if (folder / name).exists():
+                        shutil.copy2(folder / name, tmp / name)
+            tmp.rename(target)      # a backup appears whole or not at all
+    for old in backup_folders(folder)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _backup_target(folder: Path) -> Path | None:
+    """A backup folder name for the current set; None when an identical intact backup exists."""
+    iteration = json.loads((folder / "trainer.json").read_text(encoding="utf-8"))["iteration"]
+    current = (folder / "trainer.json").read_bytes()
+    base = folder / "backups" / f"iter_{iteration:07d}"
+    target, n = base, 1
+    while target.exists():
+        if _verify(target) is not None:
+            shutil.rmtree(target)           # a broken backup is worth nothing: reuse its name
+            return target
+        if (target / "trainer.json").read_bytes() == current:
+            return None
+        n += 1
+        target = base.with_name(f"{base.name}_{n}")
+    return target
 
 
 def _flatten_optimizer(state_dict: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

@@ -19,6 +19,8 @@ HISTORY_KEEP = 200
 class ProgressHook(Hook):
     """Advance a progress bar with iteration speed and both losses."""
 
+    what = "the progress display"
+
     def __init__(self, bar: Progress) -> None:
         self.bar = bar
         self.last = time.perf_counter()
@@ -39,6 +41,8 @@ class ProgressHook(Hook):
 class LossLogHook(Hook):
     """Append every step's losses to loss.jsonl and keep a recent history in the trainer state."""
 
+    what = "the loss log"
+
     def __init__(self, folder: Path) -> None:
         self.path = folder / "loss.jsonl"
 
@@ -53,6 +57,8 @@ class LossLogHook(Hook):
 
 class PreviewHook(Hook):
     """Every N iterations: previews/iter_NNNNNNN.png (src, rebuilt, dst, rebuilt, swapped) and loss.png."""
+
+    what = "the preview"
 
     def __init__(self, folder: Path, every: int, faces: Callable[[], tuple[torch.Tensor, torch.Tensor]]) -> None:
         self.folder = folder / "previews"
@@ -82,6 +88,8 @@ class PreviewHook(Hook):
 
 class CheckpointHook(Hook):
     """Save every N minutes and when training stops (Ctrl-C included)."""
+
+    essential = True
 
     def __init__(self, save: Callable[[TrainingRun], None], every_minutes: float) -> None:
         self.save = save

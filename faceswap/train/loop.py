@@ -1,11 +1,12 @@
 """The training loop, readable top to bottom; side jobs (progress, previews, saving) are hooks."""
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -13,6 +14,7 @@ from torch import nn
 from faceswap.train.checkpoint import TrainerState
 from faceswap.train.step import to_device
 
+log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainSettings:
@@ -44,7 +46,15 @@ class TrainingRun:
 
 
 class Hook:
-    """Override what you need; every method gets the run."""
+    """Override what you need; every method gets the run.
+
+    A side job (``essential = False``: previews, logs, progress) that fails is logged and
+    dropped for the rest of the run; it never stops training or the save. An essential hook
+    (the checkpoint) runs first when training stops, and its errors propagate.
+    """
+
+    essential: ClassVar[bool] = False
+    what: ClassVar[str] = "a side job"
 
     def on_start(self, run: TrainingRun) -> None: ...
 
@@ -54,12 +64,13 @@ class Hook:
 
 
 def train(run: TrainingRun, hooks: Iterable[Hook]) -> str:
-    """Train until the iteration target, the time limit or Ctrl-C; returns why it stopped."""
-    hooks = list(hooks)
+    """Train until the iteration target, the time limit, Ctrl-C or SIGTERM/SIGHUP; returns why it stopped."""
+    hooks = sorted(hooks, key=lambda hook: not hook.essential)     # saving comes first
     scaler = torch.amp.GradScaler("cuda", enabled=run.settings.amp and run.device.type == "cuda")
     started = time.monotonic()
-    for hook in hooks:
-        hook.on_start(run)
+    for hook in list(hooks):
+        if not _call(hook, "on_start", run):
+            hooks.remove(hook)
     try:
         while not (reason := _should_stop(run, started)):
             step_started = time.monotonic()
@@ -67,15 +78,30 @@ def train(run: TrainingRun, hooks: Iterable[Hook]) -> str:
             losses = _step(run, batch, scaler)
             run.state.iteration += 1
             run.state.seconds += time.monotonic() - step_started
-            for hook in hooks:
-                hook.after_step(run, losses)
+            for hook in list(hooks):
+                if not _call(hook, "after_step", run, losses):
+                    hooks.remove(hook)
         run.stop_reason = reason
-    except KeyboardInterrupt:
-        run.stop_reason = "interrupted"
+    except KeyboardInterrupt as exc:
+        run.stop_reason = getattr(exc, "reason", "interrupted")
     finally:
-        for hook in hooks:          # the checkpoint hook saves here, Ctrl-C included
-            hook.on_stop(run)
+        for hook in hooks:          # the checkpoint hook saves here first, whatever ended the loop
+            _call(hook, "on_stop", run)
     return run.stop_reason
+
+
+def _call(hook: Hook, method: str, run: TrainingRun, *args: Any) -> bool:
+    """Run one hook method; False when a side job failed (it is logged, training goes on)."""
+    if hook.essential:
+        getattr(hook, method)(run, *args)
+        return True
+    try:
+        getattr(hook, method)(run, *args)
+    except Exception as exc:  # a side job must never cost the run or its checkpoint
+        log.warning("%s failed at iteration %d (%s: %s); training goes on without it",
+                    hook.what, run.state.iteration, type(exc).__name__, exc)
+        return False
+    return True
 
 
 def _step(run: TrainingRun, batch: Any, scaler: torch.amp.GradScaler) -> dict[str, float]:

@@ -6,8 +6,9 @@ disk through a bounded per-worker cache, so face sets larger than memory work.
 """
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,9 +19,11 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from faceswap.align.template import MIRROR_68, recrop_matrix
 from faceswap.align.umeyama import apply
-from faceswap.errors import FaceSetError
+from faceswap.errors import FaceSetError, FaceswapError
 from faceswap.faceset.store import read_face
 from faceswap.train.augment import colour_jitter, jitter_matrix, priority_map, random_warp
+
+log = logging.getLogger(__name__)
 
 SIDES = ("src", "dst")
 
@@ -72,6 +75,40 @@ class FaceCache:
         return face
 
 
+class FaceReader:
+    """Loads faces through a cache, skipping files that vanished or cannot be read.
+
+    Users curate face sets by deleting files, even while training runs, and a file can be
+    damaged: each such file is logged once ("skipped ...") and never tried again.
+    """
+
+    def __init__(self, config: SampleConfig) -> None:
+        self.config = config
+        self.cache = FaceCache(config.cache_mb * 2 ** 20)
+        self.skipped: dict[Path, str] = {}
+
+    def load(self, path: Path) -> _Face | None:
+        """The face in ``path``, or None when it is gone or unreadable."""
+        if path in self.skipped:
+            return None
+        try:
+            return self.cache.get(path, lambda p: load_face(p, self.config))
+        except FaceSetError as exc:
+            self.skipped[path] = str(exc)
+            log.warning("skipped %s", exc)
+            return None
+
+    def first_readable(self, paths: Sequence[Path], start: int) -> _Face:
+        """The face at ``start``, or the next readable one; FaceSetError naming the sets when none is left."""
+        for k in range(len(paths)):
+            face = self.load(paths[(start + k) % len(paths)])
+            if face is not None:
+                return face
+        names = ", ".join(sorted({f"'{p.parent.parent.name}'" for p in paths}))
+        example = self.skipped.get(paths[0], str(paths[0]))
+        raise FaceSetError(f"face set {names} has no readable face left ({example}): extract it again")
+
+
 class FacePairDataset(Dataset):
     """Item ``i``: one augmented source sample and one destination sample.
 
@@ -85,7 +122,7 @@ class FacePairDataset(Dataset):
         self.paths = {"src": list(src), "dst": list(dst)}
         self.config = config
         self.seed = seed
-        self._cache: FaceCache | None = None
+        self._reader: FaceReader | None = None       # made in each loader worker, on first use
 
     def __len__(self) -> int:
         return 2 ** 62          # an endless stream; the sampler picks the indices
@@ -96,20 +133,10 @@ class FacePairDataset(Dataset):
     def sample(self, side: str, index: int) -> dict[str, np.ndarray]:
         rng = np.random.default_rng([self.seed, index, SIDES.index(side)])
         paths = self.paths[side]
-        face = self._load_any(paths, int(rng.integers(len(paths))))
+        if self._reader is None:
+            self._reader = FaceReader(self.config)
+        face = self._reader.first_readable(paths, int(rng.integers(len(paths))))
         return make_sample(face, self.config, rng)
-
-    def _load_any(self, paths: list[Path], start: int) -> _Face:
-        """The face at ``start``, or the next one that still exists (a user may delete files)."""
-        if self._cache is None:
-            self._cache = FaceCache(self.config.cache_mb * 2 ** 20)
-        for k in range(len(paths)):
-            path = paths[(start + k) % len(paths)]
-            try:
-                return self._cache.get(path, lambda p: load_face(p, self.config))
-            except FileNotFoundError:
-                continue
-        raise FaceSetError(f"every face file of a face set is gone (e.g. {paths[0]})")
 
 
 def load_face(path: Path, config: SampleConfig) -> _Face:
@@ -167,6 +194,26 @@ class StepSampler(Sampler[int]):
 def _worker_init(_: int) -> None:
     torch.set_num_threads(1)       # workers prepare samples; the cores' threads belong to the model
     cv2.setNumThreads(1)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")   # warnings as in the CLI
+
+
+def loader_batches(loader: Iterable) -> Iterator:
+    """Batches of ``loader``, with a user error raised in a worker process kept to its one-line message.
+
+    (torch re-raises a worker's exception with the worker's whole traceback as its message.)
+    """
+    batches = iter(loader)
+    while True:
+        try:
+            batch = next(batches)
+        except FaceswapError as exc:
+            lines = str(exc).rstrip().splitlines()
+            if len(lines) < 2:
+                raise
+            prefix = f"{type(exc).__module__}.{type(exc).__qualname__}: "
+            last = lines[-1]
+            raise type(exc)(last[len(prefix):] if last.startswith(prefix) else last) from None
+        yield batch
 
 
 def make_loader(dataset: FacePairDataset, batch: int, start_step: int, workers: int,

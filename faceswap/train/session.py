@@ -6,9 +6,11 @@ where a changed locked (architecture) option is a ModelError that says what to d
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import random
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,20 +21,24 @@ import torch
 from faceswap import __version__
 from faceswap.errors import FaceSetError, ModelError
 from faceswap.faceset.store import FaceSet
+from faceswap.locking import exclusive_lock
 from faceswap.options import build_options, describe, options_to_dict
 from faceswap.plugin_api import API_VERSION
 from faceswap.registry import Registry
 from faceswap.runtime.device import Device
 from faceswap.runtime.progress import NoProgress, Progress
 from faceswap.train.checkpoint import (TrainerState, has_checkpoint, load_checkpoint, load_weights, read_model_info,
-                                       save_checkpoint)
+                                       remove_leftovers, save_checkpoint)
 from faceswap.train.hooks import CheckpointHook, LossLogHook, PreviewHook, ProgressHook
 from faceswap.train.loop import TrainingRun, TrainSettings, train
 from faceswap.train.losses import LossConfig
-from faceswap.train.samples import FacePairDataset, SampleConfig, make_loader, make_sample, load_face
+from faceswap.train.samples import FacePairDataset, FaceReader, SampleConfig, loader_batches, make_loader, make_sample
 from faceswap.train.step import AutoencoderStep
 from faceswap.workspace import Workspace
 
+log = logging.getLogger(__name__)
+
+FEW_FACES = 5           # fewer faces in a set than this is worth a warning
 
 @dataclass(frozen=True)
 class TrainRequest:
@@ -85,7 +91,23 @@ class PreparedTraining:
 def run_training(request: TrainRequest, workspace: Workspace, registry: Registry, device: Device,
                  progress: Progress | None = None) -> TrainSummary:
     """Train (or resume) the model named by ``request``."""
-    return prepare_training(request, workspace, registry, device).train(progress)
+    with model_lock(workspace, request):
+        return prepare_training(request, workspace, registry, device).train(progress)
+
+
+@contextmanager
+def model_lock(workspace: Workspace, request: TrainRequest) -> Iterator[Path]:
+    """Hold the model folder's lock (the first process of a torchrun job does, for all of them).
+
+    The holder first deletes what saves killed earlier left behind (temp files, half-made backups).
+    """
+    folder = workspace.model_dir(request.name or request.plugin)
+    if int(os.environ.get("RANK", "0")) != 0:
+        yield folder
+        return
+    with exclusive_lock(folder, f"model {folder}"):
+        remove_leftovers(folder)
+        yield folder
 
 
 def prepare_training(request: TrainRequest, workspace: Workspace, registry: Registry,
@@ -109,6 +131,7 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
     sample_config = build_options(SampleConfig, {**request.sample_options, "resolution": options.resolution,
                                                  "coverage": options.coverage}, "sample")
     src, dst = _face_paths(workspace, request.src), _face_paths(workspace, request.dst)
+    warn_degenerate_input(workspace, request, two_people=plugin_cls.decoder_count > 1)
     rank, world = _distributed(device)
     loss_config = build_options(LossConfig, request.loss_options, "loss")
     step_module = AutoencoderStep(model, loss_config, *_deep_losses(loss_config, options, device))
@@ -116,7 +139,7 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
         step_module = torch.nn.parallel.DistributedDataParallel(step_module)
     dataset = FacePairDataset(src, dst, sample_config, seed)
     loader = make_loader(dataset, request.settings.batch, state.iteration, request.workers, rank, world)
-    run = TrainingRun(model, step_module, optimizer, iter(loader), state, request.settings,
+    run = TrainingRun(model, step_module, optimizer, loader_batches(loader), state, request.settings,
                       torch.device(device.torch_device), is_main=rank == 0)
     info = _model_info(plugin_cls, options, request, folder)
 
@@ -174,14 +197,48 @@ def _face_paths(workspace: Workspace, names: tuple[str, ...]) -> list[Path]:
     return paths
 
 
+def warn_degenerate_input(workspace: Workspace, request: TrainRequest, two_people: bool) -> None:
+    """Warn about face sets that cannot teach a swap: too few faces, or one person on both sides."""
+    for name in dict.fromkeys((*request.src, *request.dst)):
+        count = len(FaceSet(workspace.faceset_dir(name)))
+        if count < FEW_FACES:
+            log.warning("face set '%s' holds only %d face%s: the model can only learn %s by heart and will not "
+                        "swap other angles or expressions; extract more (a longer clip, or a smaller --every)",
+                        name, count, "" if count == 1 else "s", "it" if count == 1 else "them")
+    if not two_people:
+        return                  # a one-decoder model learns one set of faces by design
+    shared = [name for name in request.src if name in request.dst]
+    if shared:
+        log.warning("src and dst both use face set %s: the model learns one person on both sides and merge would "
+                    "swap that person for themself; give --src and --dst the sets of two people",
+                    ", ".join(f"'{n}'" for n in shared))
+        return
+    sources = {name: _source_digest(workspace, name) for name in (*request.src, *request.dst)}
+    for a in request.src:
+        for b in request.dst:
+            if sources[a] and sources[a] == sources[b]:
+                log.warning("face sets '%s' (src) and '%s' (dst) were extracted from the same file: the model learns "
+                            "one person on both sides", a, b)
+
+
+def _source_digest(workspace: Workspace, name: str) -> str:
+    try:
+        return FaceSet(workspace.faceset_dir(name)).read_manifest().source_sha256
+    except FaceSetError:
+        return ""
+
+
 def preview_faces(src: list[Path], dst: list[Path], config: SampleConfig, count: int = 4):
     """Evenly spaced faces of each side, cropped like training samples but not augmented."""
     plain = dataclasses.replace(config, rotation=0, scale=0, shift=0, flip=False, warp=0, colour=0)
 
+    reader = FaceReader(plain)
+
     def side(paths: list[Path]) -> torch.Tensor:
-        picks = [paths[i] for i in np.linspace(0, len(paths) - 1, min(count, len(paths))).astype(int)]
+        picks = np.linspace(0, len(paths) - 1, min(count, len(paths))).astype(int)
+        faces = [reader.first_readable(paths, int(i)) for i in picks]    # a deleted face: the next one
         rng = np.random.default_rng(0)
-        return torch.from_numpy(np.stack([make_sample(load_face(p, plain), plain, rng)["target"] for p in picks]))
+        return torch.from_numpy(np.stack([make_sample(face, plain, rng)["target"] for face in faces]))
 
     return side(src), side(dst)
 

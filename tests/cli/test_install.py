@@ -1,17 +1,29 @@
 """A plain (non-editable) ``pip install .`` finds every built-in plugin through its entry points."""
 import subprocess
 import sys
+import sysconfig
 import venv
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _package_dirs() -> list[str]:
+    """The folders this interpreter imports packages from, in order, less the standard library."""
+    stdlib = {Path(sysconfig.get_paths()[key]) for key in ("stdlib", "platstdlib")}
+    return [entry for entry in dict.fromkeys(sys.path)
+            if entry and Path(entry).is_dir() and Path(entry) not in stdlib and Path(entry).name != "lib-dynload"]
+
+
 def test_pip_install_dot_registers_builtin_plugins(tmp_path):
     env_dir = tmp_path / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    venv.EnvBuilder(system_site_packages=False, with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
-    # the venv reuses this interpreter's dependencies; only faceswap itself is installed into it
+    # The new venv sees this environment's packages (dependencies, and setuptools>=70.1 from the test
+    # extra, which the offline build below needs) through a .pth file, not the base interpreter's,
+    # which in a fresh virtualenv has neither; only faceswap itself is installed into it.
+    [own_site] = [p for p in (env_dir / "lib").glob("python3*/site-packages")]
+    (own_site / "outer_env.pth").write_text("\n".join(_package_dirs()) + "\n")
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
                     "--no-build-isolation", "--quiet", str(REPO)], check=True, cwd=tmp_path)
     probe = ("import faceswap, faceswap_plugins; from faceswap.registry import Registry; "

@@ -59,6 +59,8 @@ def test_dropin_plugin_is_listed_and_used(workspace, talking_frames):
     (workspace / "plugins").mkdir(parents=True)
     (workspace / "plugins" / "ellipse.py").write_text(ELLIPSE)
     (workspace / "plugins" / "broken.py").write_text("raise RuntimeError('half-written plugin')\n")
+    trusted = run(workspace, "plugins", "trust")
+    assert trusted.exit_code == 0 and "ellipse.py" in trusted.output and "broken.py" in trusted.output
     listing = run(workspace, "plugins").output
     row = next(line for line in listing.splitlines() if line.startswith("masker") and "ellipse" in line)
     assert "2.1" in row and "ellipse.py" in row and row.rstrip().endswith("ok")

@@ -148,13 +148,16 @@ def test_wrong_model_kind_and_missing_model_fail_clearly(ws, talking_frames):
     result = run(ws, "merge", str(talking_frames), "--model", "nothing-here")
     assert result.exit_code == 1 and "error: no model at" in result.output
     import torch
+    from faceswap.plugin_trust import TrustStore, default_trust_file
     from faceswap.registry import Registry
     from faceswap.runtime.device import resolve_device
     from faceswap.train.checkpoint import TrainerState, save_checkpoint
 
     (ws / "plugins").mkdir(exist_ok=True)
     (ws / "plugins" / "blur.py").write_text(ONE_DECODER)
-    model = Registry.discover(ws / "plugins").create("model", "blur", {}, resolve_device("cpu"))
+    assert run(ws, "plugins", "trust", "blur.py").exit_code == 0
+    trust = TrustStore(default_trust_file())
+    model = Registry.discover(ws / "plugins", trust=trust).create("model", "blur", {}, resolve_device("cpu"))
     save_checkpoint(ws / "models" / "blurry", {"plugin": "blur", "options": {"resolution": 64, "coverage": 1.6}},
                     model, torch.optim.AdamW(model.parameters()), TrainerState())
     result = run(ws, "merge", str(talking_frames), "--model", "blurry")
@@ -181,6 +184,7 @@ FAILING_BLENDER = dedent('''
 def test_interrupted_merge_leaves_no_output(ws, talking_frames):
     (ws / "plugins").mkdir(exist_ok=True)
     (ws / "plugins" / "flaky.py").write_text(FAILING_BLENDER)
+    assert run(ws, "plugins", "trust").exit_code == 0
     out = ws / "output" / "never.mp4"
     result = run(ws, "merge", str(talking_frames), "--blender", "flaky", "-o", str(out))
     assert result.exit_code == 2 and "disk on fire" in result.output

@@ -6,6 +6,7 @@ import pytest
 
 from faceswap.errors import PluginError
 from faceswap.plugin_api import API_VERSION, KINDS
+from faceswap.plugin_trust import TrustStore
 from faceswap.registry import Registry
 
 GOOD = dedent('''
@@ -38,9 +39,16 @@ def _write(folder: Path, name: str, text: str) -> Path:
     return path
 
 
+def _discover(folder: Path) -> Registry:
+    """An isolated registry of the drop-ins in ``folder``, all of them trusted as they are now."""
+    store = TrustStore(folder.parent / f"{folder.name}-trust.json")
+    store.trust(sorted(folder.glob("*.py")))
+    return Registry.discover(folder, entry_points=False, trust=store)
+
+
 def test_dropin_plugin_is_found_loaded_and_created(tmp_path, cpu):
     _write(tmp_path, "square.py", GOOD)
-    registry = Registry.discover(tmp_path, entry_points=False)
+    registry = _discover(tmp_path)
     assert registry.names("masker") == ["square"]
     masker = registry.create("masker", "square", {"margin": "0.25"}, cpu)
     assert masker.options.margin == 0.25
@@ -52,7 +60,7 @@ def test_dropin_plugin_is_found_loaded_and_created(tmp_path, cpu):
 def test_broken_file_is_reported_and_breaks_nothing_else(tmp_path, cpu):
     _write(tmp_path, "square.py", GOOD)
     _write(tmp_path, "broken.py", "import not_a_module_anywhere\n")
-    registry = Registry.discover(tmp_path, entry_points=False)
+    registry = _discover(tmp_path)
     rows = {r.name: r for r in registry.report()}
     assert "ModuleNotFoundError" in rows["broken"].status and "broken.py" in rows["broken"].origin
     assert rows["square"].status == "ok"
@@ -61,7 +69,7 @@ def test_broken_file_is_reported_and_breaks_nothing_else(tmp_path, cpu):
 
 def test_api_version_mismatch_names_the_plugin(tmp_path):
     _write(tmp_path, "old.py", GOOD.replace("api_version = API_VERSION", "api_version = 99"))
-    registry = Registry.discover(tmp_path, entry_points=False)
+    registry = _discover(tmp_path)
     with pytest.raises(PluginError, match=f"plugin 'square' targets plugin API 99; this faceswap supports {API_VERSION}"):
         registry.load("masker", "square")
     assert "targets plugin API 99" in registry.report()[0].status
@@ -70,17 +78,17 @@ def test_api_version_mismatch_names_the_plugin(tmp_path):
 def test_missing_method_and_bad_options_are_named(tmp_path):
     _write(tmp_path, "half.py", GOOD.replace("def mask(self", "def not_mask(self"))
     with pytest.raises(PluginError, match="masker 'square' .* does not implement mask"):
-        Registry.discover(tmp_path, entry_points=False).load("masker", "square")
+        _discover(tmp_path).load("masker", "square")
     _write(tmp_path, "half.py", GOOD.replace('margin: float = option(0.1, "border left unmasked", min=0, max=0.4)',
                                              "margin: float"))
     with pytest.raises(PluginError, match="option 'margin' has no default"):
-        Registry.discover(tmp_path, entry_points=False).load("masker", "square")
+        _discover(tmp_path).load("masker", "square")
 
 
 def test_same_name_from_two_origins_names_both(tmp_path):
     _write(tmp_path, "a.py", GOOD)
     _write(tmp_path, "b.py", GOOD)
-    registry = Registry.discover(tmp_path, entry_points=False)
+    registry = _discover(tmp_path)
     with pytest.raises(PluginError, match=r"defined twice, by file .*a\.py and file .*b\.py"):
         registry.load("masker", "square")
 
@@ -100,3 +108,22 @@ def test_every_installed_builtin_loads(registry):
             ("identity", "arcface")} <= builtins
     assert all(r.status == "ok" for r in rows), [r for r in rows if r.status != "ok"]
     assert {r.kind for r in rows} <= set(KINDS)
+
+
+def test_dropins_run_only_when_trusted_as_they_are(tmp_path):
+    marker = tmp_path / "ran.txt"
+    path = _write(tmp_path / "plugins", "square.py", GOOD + f"\nopen({str(marker)!r}, 'w').write('ran')\n")
+    untrusted = Registry.discover(tmp_path / "plugins", entry_points=False)
+    assert untrusted.names("masker") == [] and not marker.exists()
+    [row] = untrusted.report()
+    assert row.status.startswith("not trusted") and "faceswap plugins trust square.py" in row.status
+    with pytest.raises(PluginError, match=r"not trusted: square\.py \(run 'faceswap plugins trust'"):
+        untrusted.load("masker", "square")
+    store = TrustStore(tmp_path / "trust.json")
+    store.trust([path])
+    assert Registry.discover(tmp_path / "plugins", entry_points=False, trust=store).names("masker") == ["square"]
+    assert marker.read_text() == "ran"
+    marker.unlink()
+    path.write_text(path.read_text() + "# edited\n")
+    changed = Registry.discover(tmp_path / "plugins", entry_points=False, trust=store)
+    assert changed.report()[0].status.startswith("changed since it was trusted") and not marker.exists()
