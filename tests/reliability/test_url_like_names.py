@@ -1,7 +1,6 @@
 """Issue 14.9: a colon in a file name is a file, not a URL."""
 from __future__ import annotations
 
-
 from cliruns import run_cli
 from conftest import VIDEO, cut
 from faceswap.faceset.store import FaceSet
