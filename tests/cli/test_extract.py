@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 from skimage import data as skdata
 
@@ -47,6 +48,7 @@ def test_deleting_a_face_file_drops_that_face(workspace, talking_frames):
     assert [r.frame_index for _, r in faceset.records()] == [0, 10, 15, 20]
 
 
+@pytest.mark.slow
 def test_kill_and_resume_gives_the_same_face_set(tmp_path, talking_frames):
     clean, killed = tmp_path / "clean", tmp_path / "killed"
     assert run(clean, "extract", str(talking_frames), "--redetect", "2").exit_code == 0

@@ -5,6 +5,8 @@ import sysconfig
 import venv
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -15,6 +17,7 @@ def _package_dirs() -> list[str]:
             if entry and Path(entry).is_dir() and Path(entry) not in stdlib and Path(entry).name != "lib-dynload"]
 
 
+@pytest.mark.slow
 def test_pip_install_dot_registers_builtin_plugins(tmp_path):
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(system_site_packages=False, with_pip=False).create(env_dir)

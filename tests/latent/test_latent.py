@@ -33,6 +33,10 @@ SMALL_VAE = {"resolution": 64, "latent_dims": 64, "e_dims": 16, "d_dims": 8, "d_
              "kl_weight": 0.0005, "kl_warmup": 100}
 
 
+# every test here but one shares a vae trained for minutes on 2 CPU cores
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def vae_ws(tmp_path_factory, facesets_root, registry, cpu) -> Path:
     ws = tmp_path_factory.mktemp("vae_ws") / "ws"

@@ -1,15 +1,12 @@
 """Issue 14.9: a colon in a file name is a file, not a URL."""
 from __future__ import annotations
 
-import pytest
-
 from cliruns import run_cli
 from conftest import VIDEO, cut
 from faceswap.faceset.store import FaceSet
 from faceswap.media.probe import probe
 
 
-@pytest.mark.slow
 def test_file_names_with_a_colon_extract_and_merge(model_ws, tmp_path, monkeypatch):
     cut(VIDEO / "aoc__hdtf_wda_000.mp4", tmp_path / "clip:1.mp4", start=0.0, frames=6)
     monkeypatch.chdir(tmp_path)

@@ -19,7 +19,6 @@ def _vfr_clip(out):
     return out
 
 
-@pytest.mark.slow
 def test_variable_frame_rate_video_keeps_its_frame_times(model_ws, tmp_path):
     clip = _vfr_clip(tmp_path / "phone.mp4")
     times = video_packet_times(clip)

@@ -25,6 +25,7 @@ def _weights(folder):
     return load_checkpoint(folder).weights
 
 
+@pytest.mark.slow
 def test_tiny_model_learns_real_faces(train_ws, registry, cpu):
     request = tiny_request(80, sample_options={"warp": 0.0, "rotation": 0.0, "scale": 0.0, "shift": 0.0,
                                                "flip": False, "colour": 0.0})
@@ -83,6 +84,7 @@ def test_torn_checkpoint_falls_back_to_the_backup(train_ws, registry, cpu, caplo
     assert "resuming from backup iter_0000002" in caplog.text
 
 
+@pytest.mark.slow
 def test_killed_while_saving_leaves_a_loadable_checkpoint(train_ws):
     # save after every step, then kill -9 at a random moment: whatever is on disk must load
     cmd = [sys.executable, "-m", "faceswap", "-w", str(train_ws), "--device", "cpu", "train", "--iters", "400",
@@ -130,6 +132,7 @@ def test_preview_and_loss_plot_are_written(train_ws, registry, cpu):
     assert (summary.folder / "loss.png").is_file()
 
 
+@pytest.mark.slow
 def test_ddp_with_gloo_runs_one_step_on_two_processes(train_ws):
     script = (
         "import sys; from faceswap.cli.main import cli; sys.argv[0] = 'faceswap'; cli()"
@@ -146,6 +149,7 @@ def test_ddp_with_gloo_runs_one_step_on_two_processes(train_ws):
     assert checkpoint.state.iteration == 1
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_before_exit(train_ws):
     cmd = [sys.executable, "-m", "faceswap", "-w", str(train_ws), "--device", "cpu", "train", "--batch", "2",
            "--seed", "1", "--preview-every", "0", "--workers", "0"]
