@@ -206,6 +206,7 @@ def test_ref_swaps_only_the_chosen_person(ws, tmp_path):
     assert one.exit_code == 0 and "1 faces swapped" in one.output, one.output
 
 
+@pytest.mark.slow
 def test_merge_scores_its_output_unless_told_not_to(ws, talking_frames):
     out = ws / "output" / "scored.mp4"
     result = run(ws, "merge", str(talking_frames), "-o", str(out), "--preset", "ultrafast", "--score-every", "10")
@@ -222,6 +223,7 @@ def test_merge_scores_its_output_unless_told_not_to(ws, talking_frames):
     assert plain.is_file() and not (ws / "output" / "plain.report").exists()
 
 
+@pytest.mark.slow
 def test_auto_extraction_uses_the_plugins_the_model_was_trained_with(tmp_path, mediapipe_plugins, registry, cpu,
                                                                       talking_frames):
     from faceswap.extract.pipeline import ExtractSettings, extract

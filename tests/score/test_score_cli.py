@@ -72,6 +72,7 @@ def test_report_is_self_contained_and_ordered(ws, clips, tmp_path):
     assert data["summary"]["top1_source"] == 0.0                # the source, 'src', is AOC
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed (apt install chromium)")
 def test_report_renders_in_a_real_browser(ws, clips, tmp_path):
     out = tmp_path / "report"

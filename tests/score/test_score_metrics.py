@@ -24,6 +24,7 @@ from faceswap.media.image import write_image
 from faceswap.media.video import open_source
 
 FRAMES = 40
+pytestmark = pytest.mark.slow       # four altered copies of a 40-frame clip, each scored
 
 
 @pytest.fixture(scope="module")
