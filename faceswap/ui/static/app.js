@@ -46,7 +46,7 @@ async function refresh() {
     [esc(m.name), esc(m.plugin), m.iteration, size(m.size), date(m.modified)]));
   table($("t-outputs"), ["file", "size", "modified"], ws.outputs.map((o) => [esc(o.name), size(o.size), date(o.modified)]));
   for (const kind of ["detector", "landmarker", "masker"]) options($("x-" + kind), ws.choices[kind]);
-  if (!$("x-masker").dataset.set) { $("x-masker").value = ws.choices.masker.includes("extended") ? "extended" : ws.choices.masker[0]; $("x-masker").dataset.set = 1; }
+  if (!$("x-masker").dataset.set) { $("x-detector").value = "scrfd"; $("x-landmarker").value = "2d106"; $("x-masker").value = ws.choices.masker.includes("extended") ? "extended" : ws.choices.masker[0]; $("x-masker").dataset.set = 1; }
   const sets = ws.facesets.map((f) => f.name);
   options($("g-set"), sets); options($("tr-src"), sets); options($("tr-dst"), sets);
   if (!$("tr-src").dataset.set) { if (sets.includes("src")) $("tr-src").value = "src"; if (sets.includes("dst")) $("tr-dst").value = "dst"; $("tr-src").dataset.set = 1; }
@@ -136,7 +136,10 @@ $("g-grid").addEventListener("click", async (e) => {
   if (f.selected.has(name)) { f.selected.delete(name); e.target.classList.remove("sel"); }
   else { f.selected.add(name); e.target.classList.add("sel"); }
   $("g-count").textContent = `${f.total} faces, ${f.selected.size} selected`;
-  try { $("g-meta").textContent = name + "\n" + JSON.stringify(await api(`/api/facesets/${encodeURIComponent(f.set)}/meta/${name}`), null, 1); }
+  try {
+    const meta = await api(`/api/facesets/${encodeURIComponent(f.set)}/meta/${name}`);
+    $("g-meta").textContent = name + "\n" + Object.entries(meta).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join("\n");
+  }
   catch (err) { say(err.message); }
 });
 $("g-reject").addEventListener("click", async () => {
@@ -173,7 +176,7 @@ function plot(svg, loss) {
   const all = series.flatMap(([k]) => loss[k]); const lo = Math.min(...all), hi = Math.max(...all);
   const X = (x) => 40 + (x - xs[0]) / Math.max(1, xs[xs.length - 1] - xs[0]) * 550, Y = (y) => 185 - (y - lo) / Math.max(1e-9, hi - lo) * 170;
   svg.innerHTML = series.map(([k, c]) => `<polyline fill="none" stroke="${c}" points="${loss[k].map((y, i) => X(xs[i]).toFixed(1) + "," + Y(y).toFixed(1)).join(" ")}"/>` +
-    `<text x="${k === "src" ? 50 : 110}" y="14" fill="${c}">${k} ${loss[k][loss[k].length - 1]}</text>`).join("") +
+    `<text x="${k === "src" ? 50 : 200}" y="14" fill="${c}">${k} ${loss[k][loss[k].length - 1]}</text>`).join("") +
     `<text x="2" y="190" font-size="10">${lo.toFixed(3)}</text><text x="2" y="20" font-size="10">${hi.toFixed(3)}</text>` +
     `<text x="480" y="198" font-size="10">iteration ${xs[xs.length - 1]}</text>`;
 }
@@ -185,6 +188,7 @@ async function trainTick() {
     if (S.ws && S.ws.models.some((m) => m.name === name)) {
       const m = await api(`/api/models/${encodeURIComponent(name)}`);
       plot($("tr-loss"), m.loss);
+      $("tr-preview-img").hidden = !m.preview;
       if (m.preview && m.preview !== S.trainPreview) { $("tr-preview-img").src = `/api/models/${encodeURIComponent(name)}/preview?${m.preview}`; S.trainPreview = m.preview; }
       const speed = job && job.samples_s ? `, ${job.samples_s} samples/s` : "";
       $("tr-status").textContent = `${name}: iteration ${job && job.iteration ? job.iteration : m.iteration}${speed}` + (job ? ` (${job.state})` : "");
