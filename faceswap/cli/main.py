@@ -84,6 +84,7 @@ def _register_commands() -> None:
     from faceswap.cli.plugins import plugins_command
     from faceswap.cli.score import score_command
     from faceswap.cli.train import train_command
+    from faceswap.cli.ui import ui_command
 
     cli.add_command(extract_command)
     cli.add_command(merge_command)
@@ -94,6 +95,7 @@ def _register_commands() -> None:
     cli.add_command(morph_command)
     cli.add_command(generate_command)
     cli.add_command(attribute_command)
+    cli.add_command(ui_command)
 
 
 _register_commands()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -22,6 +23,7 @@ from faceswap.media.video import EncodeSettings, open_source
 from faceswap.merge.masks import MASK_MODES
 from faceswap.merge.outputs import FramesOutput, VideoOutput
 from faceswap.merge.pipeline import Merger, MergeSettings, faces_by_frame, merge
+from faceswap.merge.session import MergeSession, PasteStyle, build_session_merger, read_session
 from faceswap.merge.smoothing import SmoothingConfig
 from faceswap.merge.swapper import ENGINES, FaceSwapper
 from faceswap.score.collect import Sampling, default_every
@@ -70,17 +72,29 @@ log = logging.getLogger(__name__)
                                                  "beside the output, <output stem>.report/).")
 @click.option("--score-every", type=click.IntRange(min=1),
               help="Frames between scored runs for the report [default: one run per second of video].")
-@click.pass_obj
-def merge_command(app: AppContext, video: Path, model_name: str, faceset: str | None, output: Path | None,
+@click.option("--session", "session_file", type=click.Path(path_type=Path),
+              help="Merge session file saved by 'faceswap ui' (the merge tuner): its colour, blender, mask, erode "
+                   "and blur replace those options, per-frame-range overrides apply to their frames, and its "
+                   "model is used unless --model is given.")
+@click.pass_context
+def merge_command(ctx: click.Context, video: Path, model_name: str, faceset: str | None, output: Path | None,
                   color: str, blender: str, overrides: tuple[str, ...], mask: str, erode: float, blur: float,
                   no_smooth: bool, smooth_beta: float, ref: Path | None, ref_threshold: float, codec: str, crf: int,
                   encode_preset: str, watermark: bool, frames_out: Path | None, preview_frame: int | None,
-                  batch: int, engine: str, no_report: bool, score_every: int | None) -> None:
+                  batch: int, engine: str, no_report: bool, score_every: int | None,
+                  session_file: Path | None) -> None:
     """Swap the faces of VIDEO for the source person of a trained model.
 
     Every frame keeps its resolution and timing and the audio is copied; the file is
     tagged as made with faceswap. Swap only faces you have consent to use.
     """
+    app: AppContext = ctx.obj
+    session = read_session(session_file) if session_file is not None else None
+    if session is not None:
+        style = session.settings
+        color, blender, mask, erode, blur = style.color, style.blender, style.mask, style.erode, style.blur
+        if session.model and ctx.get_parameter_source("model_name") is not click.core.ParameterSource.COMMANDLINE:
+            model_name = session.model
     device = app.device()
     threads = torch.get_num_threads()
     if not device.is_cuda and not app.threads:
@@ -91,7 +105,7 @@ def merge_command(app: AppContext, video: Path, model_name: str, faceset: str | 
                MergeSettings(mask=mask, erode=erode, blur=blur, smooth=not no_smooth,
                              smoothing=SmoothingConfig(beta=smooth_beta), watermark=watermark, batch=batch),
                ref, ref_threshold, EncodeSettings(codec=codec, crf=crf, preset=encode_preset), frames_out, preview_frame,
-               None if no_report else score_every or 0, engine)
+               None if no_report else score_every or 0, engine, session)
     finally:
         torch.set_num_threads(threads)
 
@@ -99,7 +113,7 @@ def merge_command(app: AppContext, video: Path, model_name: str, faceset: str | 
 def _merge(app: AppContext, device, video: Path, model_name: str, faceset: str | None, output: Path | None,
            color: str, blender: str, overrides: tuple[str, ...], settings: MergeSettings, ref: Path | None,
            ref_threshold: float, encode: EncodeSettings, frames_out: Path | None, preview_frame: int | None,
-           score_every: int | None, engine: str = "torch") -> None:
+           score_every: int | None, engine: str = "torch", session: MergeSession | None = None) -> None:
     source = open_source(video)
     if source.info.fps == 0:
         raise InputError(f"{video} is not a video: merge needs a video (use --frames-out for image folders)")
@@ -125,6 +139,8 @@ def _merge(app: AppContext, device, video: Path, model_name: str, faceset: str |
         if ref is not None:
             reference = reference_from_photo(ref, plugins, ref_threshold)
     merger = Merger(swapper, color_plugin, blender_plugin, settings, float(source.info.fps), reference)
+    if session is not None:
+        merger = _session_merger(app, device, session, merger, overrides)
     faces = faces_by_frame(faces_set)
     if preview_frame is not None:
         _preview(app, source, faces, merger, preview_frame, output, video)
@@ -147,6 +163,20 @@ def _merge(app: AppContext, device, video: Path, model_name: str, faceset: str |
                f"({rate:.1f} frames/s) -> {out.path}")
     if scoring is not None:
         _report(app, tools, scoring, swapper.info, faces_set, source, out.path)
+
+
+def _session_merger(app: AppContext, device, session: MergeSession, base: Merger, overrides: tuple[str, ...]):
+    """One Merger per style of the session; ``base`` (the session's own settings) runs the model."""
+    def make(style: PasteStyle) -> Merger:
+        if style == session.settings:
+            return base
+        options = app.plugin_options({"color": [style.color], "blender": [style.blender]}, overrides)
+        return Merger(base.swapper, app.registry.create("color", style.color, options["color"][style.color], device),
+                      app.registry.create("blender", style.blender, options["blender"][style.blender], device),
+                      replace(base.settings, mask=style.mask, erode=style.erode, blur=style.blur), 1.0,
+                      base.reference)
+
+    return build_session_merger(session, make)
 
 
 def _report(app: AppContext, tools: ScoreTools, scoring: LiveScoring, model_info: dict, faces_set: FaceSet,
