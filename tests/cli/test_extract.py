@@ -76,6 +76,7 @@ def test_kill_and_resume_gives_the_same_face_set(tmp_path, talking_frames):
         image_b, rec_b = read_face(pb)
         assert np.array_equal(image_a, image_b)
         assert np.array_equal(rec_a.matrix, rec_b.matrix)
+        assert rec_a.track == rec_b.track is not None      # the resumed run continues the same tracks
     assert not list((b.folder).rglob(".*.tmp"))
 
 
