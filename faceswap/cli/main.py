@@ -80,12 +80,14 @@ def _register_commands() -> None:
     from faceswap.cli.extract import extract_command
     from faceswap.cli.latent import attribute_command, generate_command, morph_command
     from faceswap.cli.merge import merge_command
+    from faceswap.cli.people import people_command
     from faceswap.cli.plugins import plugins_command
     from faceswap.cli.score import score_command
     from faceswap.cli.train import train_command
 
     cli.add_command(extract_command)
     cli.add_command(merge_command)
+    cli.add_command(people_command)
     cli.add_command(plugins_command)
     cli.add_command(score_command)
     cli.add_command(train_command)

@@ -50,7 +50,7 @@ class ExtractSettings:
     coverage: float = 2.2       # template units the stored crop shows (see align/template.py)
     redetect_every: int = 5     # run the detector on every Nth used frame, track in between
     ref_threshold: float = 0.35  # identity cosine a face needs to match --ref
-    ref_sha256: str = ""        # which --ref photo was used, if any
+    ref_sha256: str = ""        # which --ref photo (or --person identity) was used, if any
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from faceswap.errors import FaceSetError, ModelError
 from faceswap.faceset.store import FaceSet
 from faceswap.locking import exclusive_lock
 from faceswap.options import build_options, describe, options_to_dict
+from faceswap.people.selection import faces_of, split_spec
 from faceswap.plugin_api import API_VERSION
 from faceswap.registry import Registry
 from faceswap.runtime.device import Device
@@ -184,13 +185,10 @@ def _check_locked(plugin_cls: type, stored: Mapping[str, Any], options: Any, nam
 
 
 def _face_paths(workspace: Workspace, names: tuple[str, ...]) -> list[Path]:
+    """Face files of face sets, or of one person of a set (``SET:PERSON``)."""
     paths: list[Path] = []
     for name in names:
-        faceset = FaceSet(workspace.faceset_dir(name))
-        if not faceset.exists():
-            raise FaceSetError(f"no face set '{name}' in {workspace.facesets}: run 'faceswap extract {name}.mp4' "
-                               f"first, or name another with --src/--dst")
-        found = faceset.face_paths()
+        found = faces_of(workspace, name)
         if not found:
             raise FaceSetError(f"face set '{name}' holds no faces")
         paths += found
@@ -200,7 +198,7 @@ def _face_paths(workspace: Workspace, names: tuple[str, ...]) -> list[Path]:
 def warn_degenerate_input(workspace: Workspace, request: TrainRequest, two_people: bool) -> None:
     """Warn about face sets that cannot teach a swap: too few faces, or one person on both sides."""
     for name in dict.fromkeys((*request.src, *request.dst)):
-        count = len(FaceSet(workspace.faceset_dir(name)))
+        count = len(faces_of(workspace, name))
         if count < FEW_FACES:
             log.warning("face set '%s' holds only %d face%s: the model can only learn %s by heart and will not "
                         "swap other angles or expressions; extract more (a longer clip, or a smaller --every)",
@@ -222,6 +220,8 @@ def warn_degenerate_input(workspace: Workspace, request: TrainRequest, two_peopl
 
 
 def _source_digest(workspace: Workspace, name: str) -> str:
+    if split_spec(workspace, name)[1] is not None:
+        return ""           # two people of one video are two people
     try:
         return FaceSet(workspace.faceset_dir(name)).read_manifest().source_sha256
     except FaceSetError:
