@@ -161,3 +161,18 @@ def two_people_root(tmp_path_factory, two_people_clip, insightface_plugins) -> P
     extract(two_people_clip, FaceSet(root / "facesets" / "two_people"), insightface_plugins,
             ExtractSettings(face_size=128))
     return root
+
+
+@pytest.fixture(scope="session")
+def foreman_root(tmp_path_factory, insightface_plugins) -> Path:
+    """A workspace with face set 'foreman': Foreman's first 192 frames, a man turning his head to both sides.
+
+    Frames 75-90 hold one steady turn from his face pointing to the image's right (yaw +31) to
+    pointing to its left (yaw -27), checked by eye on a contact sheet.
+    """
+    root = tmp_path_factory.mktemp("foreman_ws")
+    clip = cut(VIDEO / "foreman__cif_h264_conformance.mp4", root / "foreman.mp4", start=0, frames=192,
+               copy_audio=False)
+    extract(clip, FaceSet(root / "facesets" / "foreman"), insightface_plugins,
+            ExtractSettings(face_size=96, min_size=20))
+    return root

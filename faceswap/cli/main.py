@@ -78,6 +78,7 @@ def cli(ctx: click.Context, workspace: Path | None, device: str, threads: int, v
 
 def _register_commands() -> None:
     from faceswap.cli.extract import extract_command
+    from faceswap.cli.faces import faces_command
     from faceswap.cli.latent import attribute_command, generate_command, morph_command
     from faceswap.cli.merge import merge_command
     from faceswap.cli.people import people_command
@@ -86,6 +87,7 @@ def _register_commands() -> None:
     from faceswap.cli.train import train_command
 
     cli.add_command(extract_command)
+    cli.add_command(faces_command)
     cli.add_command(merge_command)
     cli.add_command(people_command)
     cli.add_command(plugins_command)

@@ -3,7 +3,9 @@
 Everything comes from one read of the file: the record (metadata chunk) and the pixels
 decoded in grey. Sharpness, brightness and the thumbnail look at the same central square
 of the aligned face (the brows-to-mouth region and a little around it), resampled to a
-fixed size, so faces stored at any size or coverage measure alike.
+fixed size, so faces stored at any size or coverage measure alike. Sharpness is the
+Laplacian's variance over the grey levels' variance: fine detail relative to the face's
+contrast, so a dim face in a dark room is not taken for a blurry one.
 """
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ class FaceMeasures:
     pitch: float
     roll: float
     align_error: float          # landmarks' distance from a rigid face (align/pose.py fit_residual)
-    sharpness: float            # variance of the Laplacian of the central square (higher: sharper)
+    sharpness: float            # variance of the Laplacian over the variance of the grey levels (higher: sharper)
     brightness: float           # mean grey level of the central square, 0-255
     thumb: np.ndarray
     embedding: np.ndarray | None
@@ -69,7 +71,7 @@ def measure(record: FaceRecord, grey: np.ndarray) -> FaceMeasures:
         frame=record.frame_index, face_index=record.face_index, track=record.track, pts=record.pts,
         box=np.asarray(record.box, np.float32), detection=float(record.detection_score),
         yaw=pose.yaw, pitch=pose.pitch, roll=pose.roll, align_error=fit_residual(record.landmarks),
-        sharpness=float(laplacian.var()), brightness=float(square.mean()),
+        sharpness=float(laplacian.var()) / (float(square.var()) + 1.0), brightness=float(square.mean()),
         thumb=cv2.resize(square, (THUMB_PIXELS, THUMB_PIXELS), interpolation=cv2.INTER_AREA),
         embedding=record.embedding,
     )

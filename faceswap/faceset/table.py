@@ -30,7 +30,7 @@ from faceswap.runtime.progress import NoProgress, Progress
 log = logging.getLogger(__name__)
 
 CACHE_NAME = "scores.safetensors"
-CACHE_VERSION = "1"
+CACHE_VERSION = "1"    # bump when a measure changes: older caches are then measured again
 NO_TRACK = -1           # the track column's value for faces extracted before tracks existed
 FLOATS = ("pts", "detection", "yaw", "pitch", "roll", "align_error", "sharpness", "brightness")
 INTS = ("frame", "face_index", "track", "file_size")

@@ -40,17 +40,32 @@ def split_spec(workspace: Workspace, spec: str) -> tuple[str, str | None]:
     return name, person
 
 
-def faces_of(workspace: Workspace, spec: str) -> list[Path]:
-    """Face files of a face set, or of one person in it (``SET:PERSON``), in frame order."""
+def faceset_of(workspace: Workspace, spec: str) -> tuple[FaceSet, str | None]:
+    """The face set of ``SET`` or ``SET:PERSON`` (FaceSetError when missing), and the person if any."""
     name, who = split_spec(workspace, spec)
     faceset = FaceSet(workspace.faceset_dir(name))
     if not faceset.exists():
         raise FaceSetError(f"no face set '{name}' in {workspace.facesets}: run 'faceswap extract {name}.mp4' "
                            f"first, or name another")
+    return faceset, who
+
+
+def faces_of(workspace: Workspace, spec: str) -> list[Path]:
+    """Face files of a face set, or of one person in it (``SET:PERSON``), in frame order."""
+    faceset, who = faceset_of(workspace, spec)
     if who is None:
         return faceset.face_paths()
     people = people_of(faceset)
     return people.table.paths(people.rows_of(people.roster.require(who, faceset.folder)))
+
+
+def table_of(workspace: Workspace, spec: str, progress: Progress | None = None) -> FaceTable:
+    """The face table of a face set, or only one person's rows of it (``SET:PERSON``)."""
+    faceset, who = faceset_of(workspace, spec)
+    if who is None:
+        return load_table(faceset, progress)
+    people = people_of(faceset, progress)
+    return people.table.subset(people.rows_of(people.roster.require(who, faceset.folder)))
 
 
 def person_identity(workspace: Workspace, spec: str) -> np.ndarray:

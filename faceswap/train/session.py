@@ -32,6 +32,7 @@ from faceswap.train.checkpoint import (TrainerState, has_checkpoint, load_checkp
                                        remove_leftovers, save_checkpoint)
 from faceswap.train.hooks import CheckpointHook, LossLogHook, PreviewHook, ProgressHook
 from faceswap.train.loop import TrainingRun, TrainSettings, train
+from faceswap.train.pose_balance import pose_weights_for
 from faceswap.train.losses import LossConfig
 from faceswap.train.samples import FacePairDataset, FaceReader, SampleConfig, loader_batches, make_loader, make_sample
 from faceswap.train.step import AutoencoderStep
@@ -138,7 +139,8 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
     step_module = AutoencoderStep(model, loss_config, *_deep_losses(loss_config, options, device))
     if world > 1:
         step_module = torch.nn.parallel.DistributedDataParallel(step_module)
-    dataset = FacePairDataset(src, dst, sample_config, seed)
+    weights = {"src": pose_weights_for(src), "dst": pose_weights_for(dst)} if sample_config.uniform_pose else None
+    dataset = FacePairDataset(src, dst, sample_config, seed, weights)
     loader = make_loader(dataset, request.settings.batch, state.iteration, request.workers, rank, world)
     run = TrainingRun(model, step_module, optimizer, loader_batches(loader), state, request.settings,
                       torch.device(device.torch_device), is_main=rank == 0)

@@ -137,9 +137,16 @@ def test_bad_inputs_give_one_line_errors(tmp_path, workspace):
 
 
 def test_every_option_has_help():
-    for name, command in cli.commands.items():
-        result = CliRunner().invoke(cli, [name, "--help"])
-        assert result.exit_code == 0, name
+    def walk(command, path):
+        yield path, command
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, [*path, name])
+
+    for path, command in walk(cli, []):
+        if not path:
+            continue
+        result = CliRunner().invoke(cli, [*path, "--help"])
+        assert result.exit_code == 0 and command.help, path
         options = [p for p in command.params if p.param_type_name == "option"]
-        assert all(p.help for p in options), f"{name}: an option lacks help"
+        assert all(p.help for p in options), f"{' '.join(path)}: an option lacks help"
     assert all(p.help for p in cli.params if p.param_type_name == "option" and p.name != "version")
