@@ -35,7 +35,7 @@ def faces_command() -> None:
 
 
 def _measured(app: AppContext, spec: str) -> FaceTable:
-    with tqdm(unit="face", desc=f"measure {spec}", dynamic_ncols=True, leave=False) as bar:
+    with tqdm(unit="face", desc=f"measure {spec}", dynamic_ncols=True, leave=False, delay=1.0) as bar:
         return table_of(app.workspace, spec, bar)
 
 
@@ -84,7 +84,7 @@ def sort_command(app: AppContext, faceset: str, photo: Path | None, by: str, rev
 @click.argument("faceset")
 @click.option("--dry-run", is_flag=True, help="Only list the faces that would be moved, and why.")
 @click.option("--blur", type=click.FloatRange(min=0), default=CleanRules.blur, show_default=True,
-              help="Reject faces whose sharpness is below this share of the set's median sharpness.")
+              help="Reject faces whose sharpness is below this share of the median sharpness of their person.")
 @click.option("--min-size", type=click.FloatRange(min=0), default=CleanRules.min_size, show_default=True,
               help="Reject faces whose box is smaller than this many frame pixels.")
 @click.option("--duplicate", type=click.FloatRange(min=0), default=CleanRules.duplicate, show_default=True,
@@ -111,7 +111,7 @@ def clean_command(app: AppContext, faceset: str, dry_run: bool, blur: float, min
                        duplicate=None if "duplicate" in skipped else duplicate,
                        outlier=None if "outlier" in skipped else outlier,
                        align_error=None if "align" in skipped else align_error)
-    with tqdm(unit="face", desc=f"measure {faceset}", dynamic_ncols=True, leave=False) as bar:
+    with tqdm(unit="face", desc=f"measure {faceset}", dynamic_ncols=True, leave=False, delay=1.0) as bar:
         result = clean_faceset(target, rules, dry_run=dry_run, progress=bar)
     for name, reasons in result.rejects.items():
         click.echo(f"{name}  {'; '.join(reasons)}")

@@ -58,7 +58,7 @@ def show_command(app: AppContext, target: str, threshold: float, fresh: bool, re
     if ref is not None and not ref.is_file():
         raise InputError(f"--ref photo not found: {ref}")
     faceset = _faceset_of(app, target)
-    with tqdm(unit="face", desc=f"measure {faceset.folder.name}", dynamic_ncols=True, leave=False) as bar:
+    with tqdm(unit="face", desc=f"measure {faceset.folder.name}", dynamic_ncols=True, leave=False, delay=1.0) as bar:
         people = find_people(faceset, threshold, fresh, progress=bar)
     lines = describe(people, float(Fraction(faceset.read_manifest().fps)))
     click.echo(f"face set {faceset.folder}: {len(people.table)} faces in {len(np.unique(people.keys))} tracks, "

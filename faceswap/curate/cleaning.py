@@ -34,7 +34,7 @@ REJECTED_LOG = "rejected.json"
 class CleanRules:
     """When a face is rejected. Each rule is off when its value is None."""
 
-    blur: float | None = 0.3            # sharpness below this share of the set's median sharpness
+    blur: float | None = 0.3            # sharpness below this share of the median sharpness of the face's person
     min_size: float | None = 40.0       # face box smaller than this many frame pixels
     duplicate: float | None = 0.25      # thumbnail within this mean grey difference (0-255) of a face kept before it
     outlier: float | None = 0.25        # identity cosine to the mean of the face's person below this
@@ -79,10 +79,10 @@ def find_rejects(table: FaceTable, rules: CleanRules, people: People | None = No
             reasons.setdefault(int(row), []).append(text(int(row)))
 
     if rules.blur is not None and len(table):
-        median = float(np.median(table["sharpness"]))
-        limit = rules.blur * median
-        reject(np.flatnonzero(table["sharpness"] < limit),
-               lambda r: f"blurry (sharpness {table['sharpness'][r]:.3f} < {rules.blur} x median {median:.3f})")
+        median = _typical_sharpness(table, people)
+        reject(np.flatnonzero(table["sharpness"] < rules.blur * median),
+               lambda r: f"blurry (sharpness {table['sharpness'][r]:.3f} < {rules.blur} x {median[r]:.3f}, "
+                         f"the median of its person)")
     if rules.min_size is not None:
         reject(np.flatnonzero(table.box_size < rules.min_size),
                lambda r: f"tiny ({table.box_size[r]:.0f} px < {rules.min_size:.0f})")
@@ -98,6 +98,17 @@ def find_rejects(table: FaceTable, rules: CleanRules, people: People | None = No
         reject(np.array(sorted(copies), np.int64),
                lambda r: f"duplicate of {table.names[copies[r]]}")
     return reasons
+
+
+def _typical_sharpness(table: FaceTable, people: People | None) -> np.ndarray:
+    """(N,) median sharpness of each face's person (of the whole set without people): what is sharp
+    differs between a close-up and a face in the back of a hall, so each is judged against its own."""
+    median = np.full(len(table), float(np.median(table["sharpness"])))
+    for person in people.roster.persons if people is not None else ():
+        rows = people.rows_of(person)
+        if len(rows) >= 5:
+            median[rows] = float(np.median(table["sharpness"][rows]))
+    return median
 
 
 def _cosine_to_person(table: FaceTable, people: People) -> np.ndarray:

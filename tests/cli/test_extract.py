@@ -139,7 +139,8 @@ def test_bad_inputs_give_one_line_errors(tmp_path, workspace):
 def test_every_option_has_help():
     def walk(command, path):
         yield path, command
-        for name, sub in getattr(command, "commands", {}).items():
+        subcommands = command.all_commands if command is cli else getattr(command, "commands", {})
+        for name, sub in subcommands.items():
             yield from walk(sub, [*path, name])
 
     for path, command in walk(cli, []):
