@@ -121,7 +121,7 @@ def main() -> None:
             "faces coverage (alice vs all)": ("faces", "coverage", "--src", "big:alice", "--dst", "big"),
             "faces clean": ("faces", "clean", "big"),
             "faces restore": ("faces", "restore", "big"),
-            "python -m faceswap --help (start-up alone)": ("--help",),
+            "faces --help (start-up and imports alone)": ("faces", "--help"),
         }
         seconds = {what: time_command(ws, *argv) for what, argv in commands.items()}
     for what, value in seconds.items():
