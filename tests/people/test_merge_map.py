@@ -1,6 +1,7 @@
 """``merge --map PERSON=MODEL``: each named person swapped by their own model, everyone else untouched."""
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -22,7 +23,6 @@ def ws(model_ws, two_people_root) -> Path:
     shutil.copytree(two_people_root / "facesets" / "two_people", model_ws / "facesets" / "two_people")
     assert run_cli(model_ws, "people", "two_people").exit_code == 0
     table = {r.track: r.box[0] > 256 for _, r in FaceSet(model_ws / "facesets" / "two_people").records()}
-    import json
     persons = json.loads((model_ws / "facesets" / "two_people" / "people.json").read_text())["persons"]
     for person in persons:
         name = "katie" if table[person["tracks"][0]] else "aoc"

@@ -1,6 +1,7 @@
 """``faceswap people`` on real footage of two people, naming them, and using one person's faces."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -17,6 +18,7 @@ from faceswap.media.pngmeta import read_json
 from faceswap.media.sheet import PROVENANCE_KEY
 from faceswap.media.video import open_source
 from faceswap.merge.outputs import PROVENANCE_KEY as MERGE_PROVENANCE_KEY
+from faceswap.people.identify import identify
 from faceswap.people.selection import faces_of
 from faceswap.train.session import run_training
 from faceswap.workspace import Workspace
@@ -112,3 +114,18 @@ def test_extract_person_keeps_only_her_tracks(ws, two_people_clip):
     assert len(boxes) == 50 and all(box[0] > 256 for box in boxes)
     unknown = run_cli(ws, "extract", str(two_people_clip), "--name", "x", "--person", "carol")
     assert unknown.exit_code == 1 and "nobody is named 'carol'" in unknown.output
+
+
+def test_a_new_track_joins_the_person_it_resembles(two_people_root, tmp_path):
+    """A resumed extract adds a track: it goes to the person it resembles, ids and names stay."""
+    shutil.copytree(two_people_root / "facesets" / "two_people", tmp_path / "two_people")
+    table = load_table(FaceSet(tmp_path / "two_people"))
+    first = identify(table, None)
+    named = first.roster.renamed(first.roster.persons[1].id, "bob", tmp_path)
+    bob_track = named.persons[1].tracks[0]
+    later = table["frame"] >= 25
+    tracks = np.where((table["track"] == bob_track) & later, 7, table["track"])    # as if a resumed extract
+    resumed = identify(dataclasses.replace(table, columns={**table.columns, "track": tracks}), named)
+    assert [(p.id, p.name) for p in resumed.roster.persons] == [(p.id, p.name) for p in named.persons]
+    assert set(resumed.roster.find("bob").tracks) == {bob_track, 7}
+    assert len(resumed.rows_of(resumed.roster.find("bob"))) == 50
