@@ -23,8 +23,13 @@ TRAIN_KINDS = ("model", "loss", "sample")
 @click.option("--dst", multiple=True, default=("dst",), show_default=True,
               help="Face set(s) of the destination person, whose face is replaced; repeat for several "
                    "(SET:NAME as for --src).")
-@click.option("--faces", multiple=True, help="Face set(s) for a one-decoder model (vae) instead of --src/--dst; "
-                                             "repeat for several.")
+@click.option("--faces", multiple=True, help="Face set(s) for a one-decoder model (vae), or for --pretrain, instead "
+                                             "of --src/--dst; repeat for several.")
+@click.option("--pretrain", is_flag=True, help="Train a face prior on the --faces sets of many people: every decoder "
+                                               "learns every face. New models can start from it with --init.")
+@click.option("--init", "init", default="auto", show_default=True,
+              help="How a NEW model starts: 'auto' (the shipped face prior of the preset when the options fit), "
+                   "'none' (from scratch), or a prior: a model folder name or path, or a prior .safetensors file.")
 @click.option("--preset", help="Named option set of the model for a new model, e.g. 'quick' (CPU) or 'full' (GPU).")
 @click.option("-O", "--option", "overrides", multiple=True, metavar="KIND.KEY=VALUE",
               help="Model, loss or sample option, e.g. -O model.ae_dims=256, -O loss.lpips_weight=0.5, "
@@ -52,8 +57,8 @@ TRAIN_KINDS = ("model", "loss", "sample")
 @click.option("--no-amp", is_flag=True, help="Train in full precision on CUDA (mixed precision is the default there).")
 @click.pass_obj
 def train_command(app: AppContext, plugin: str, name: str | None, src: tuple[str, ...], dst: tuple[str, ...],
-                  faces: tuple[str, ...], preset: str | None, overrides: tuple[str, ...], batch: int, lr: float, lr_schedule: str,
-                  clip_grad: float, iters: int, minutes: float, preview_every: int, save_minutes: float,
+                  faces: tuple[str, ...], pretrain: bool, init: str, preset: str | None, overrides: tuple[str, ...],
+                  batch: int, lr: float, lr_schedule: str, clip_grad: float, iters: int, minutes: float, preview_every: int, save_minutes: float,
                   backups: int, workers: int, seed: int | None, no_amp: bool) -> None:
     """Train a face model on two face sets (default: 'src' and 'dst').
 
@@ -62,11 +67,15 @@ def train_command(app: AppContext, plugin: str, name: str | None, src: tuple[str
     or Ctrl-C; run it again to resume.
     """
     options = parse_overrides(overrides, TRAIN_KINDS)
+    if pretrain and not faces:
+        raise InputError("--pretrain learns a face prior from many people: name their face sets with --faces")
     if faces:
-        if app.registry.load("model", plugin).decoder_count > 1:
-            raise InputError(f"--faces is for one-decoder models such as vae; '{plugin}' learns two people: "
-                             f"use --src and --dst")
+        if app.registry.load("model", plugin).decoder_count > 1 and not pretrain:
+            raise InputError(f"--faces is for one-decoder models such as vae (or --pretrain); '{plugin}' learns "
+                             f"two people: use --src and --dst")
         src = dst = faces
+    if pretrain and name is None:
+        name = f"{plugin}-prior"
     toml_model = app.plugin_options({"model": [plugin]}, ())["model"][plugin]
     request = TrainRequest(
         plugin=plugin, name=name, src=src, dst=dst, preset=preset,
@@ -75,10 +84,13 @@ def train_command(app: AppContext, plugin: str, name: str | None, src: tuple[str
         settings=TrainSettings(batch=batch, lr=lr, lr_schedule=lr_schedule, clip_grad=clip_grad, iters=iters,
                                minutes=minutes, amp=not no_amp),
         seed=seed, preview_every=preview_every, save_minutes=save_minutes, backups=backups, workers=workers,
+        init=init, pretrain=pretrain,
     )
     app.workspace.ensure(app.workspace.models)
     with model_lock(app.workspace, request):
         prepared = prepare_training(request, app.workspace, app.registry, app.device())
+        if prepared.note:
+            click.echo(prepared.note)
         start = prepared.start_iteration
         with tqdm(initial=start, total=iters or None, unit="it", desc=f"train {prepared.folder.name}",
                   dynamic_ncols=True) as bar:
