@@ -26,6 +26,7 @@ from faceswap.workspace import Workspace, default_workspace
 # Every command, imported only when it runs (or is listed): 'faces' and 'people' need no torch,
 # whose import alone takes seconds.
 COMMANDS = {
+    "export": "faceswap.cli.export:export_command",
     "extract": "faceswap.cli.extract:extract_command",
     "faces": "faceswap.cli.faces:faces_command",
     "merge": "faceswap.cli.merge:merge_command",

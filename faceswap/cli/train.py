@@ -8,6 +8,7 @@ from faceswap.cli.context import AppContext
 from faceswap.errors import InputError
 from faceswap.options import parse_overrides
 from faceswap.train.loop import TrainSettings
+from faceswap.train.optimizers import DEFAULT_OPTIMIZER, OPTIMIZERS
 from faceswap.train.session import TrainRequest, model_lock, prepare_training
 
 TRAIN_KINDS = ("model", "loss", "sample")
@@ -36,9 +37,14 @@ TRAIN_KINDS = ("model", "loss", "sample")
                    "-O sample.flip=false; repeatable. 'faceswap plugins show model sae' lists model options.")
 @click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True, help="Faces per identity per step.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=5e-5, show_default=True,
-              help="AdamW learning rate.")
+              help="Learning rate of the optimiser.")
 @click.option("--lr-schedule", type=click.Choice(["constant", "cosine"]), default="constant", show_default=True,
               help="cosine: warm up, then decay towards 10% at --iters.")
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS),
+              help=f"Optimiser of a new model [default: {DEFAULT_OPTIMIZER}]; a resumed model keeps its own.")
+@click.option("--lr-dropout", type=click.FloatRange(0, 0.9), default=0.0, show_default=True,
+              help="Learning-rate dropout: the chance that a weight skips a step's update (DeepFaceLab uses 0.3 "
+                   "late in training).")
 @click.option("--clip-grad", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Clip the gradient norm to this (0: no clipping).")
 @click.option("--iters", type=click.IntRange(min=0), default=0, show_default=True,
@@ -58,7 +64,7 @@ TRAIN_KINDS = ("model", "loss", "sample")
 @click.pass_obj
 def train_command(app: AppContext, plugin: str, name: str | None, src: tuple[str, ...], dst: tuple[str, ...],
                   faces: tuple[str, ...], pretrain: bool, init: str, preset: str | None, overrides: tuple[str, ...],
-                  batch: int, lr: float, lr_schedule: str, clip_grad: float, iters: int, minutes: float, preview_every: int, save_minutes: float,
+                  batch: int, lr: float, lr_schedule: str, optimizer: str | None, lr_dropout: float, clip_grad: float, iters: int, minutes: float, preview_every: int, save_minutes: float,
                   backups: int, workers: int, seed: int | None, no_amp: bool) -> None:
     """Train a face model on two face sets (default: 'src' and 'dst').
 
@@ -82,7 +88,7 @@ def train_command(app: AppContext, plugin: str, name: str | None, src: tuple[str
         model_options={**toml_model, **options.get("model", {})},
         loss_options=options.get("loss", {}), sample_options=options.get("sample", {}),
         settings=TrainSettings(batch=batch, lr=lr, lr_schedule=lr_schedule, clip_grad=clip_grad, iters=iters,
-                               minutes=minutes, amp=not no_amp),
+                               minutes=minutes, amp=not no_amp, optimizer=optimizer, lr_dropout=lr_dropout),
         seed=seed, preview_every=preview_every, save_minutes=save_minutes, backups=backups, workers=workers,
         init=init, pretrain=pretrain,
     )

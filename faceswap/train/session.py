@@ -33,6 +33,7 @@ from faceswap.train.checkpoint import (TrainerState, has_checkpoint, load_checkp
 from faceswap.train.hooks import CheckpointHook, LossLogHook, PreviewHook, ProgressHook
 from faceswap.train.loop import TrainingRun, TrainSettings, train
 from faceswap.train.losses import LossConfig
+from faceswap.train.optimizers import DEFAULT_OPTIMIZER, make_optimizer
 from faceswap.train.pose_balance import pose_weights_for
 from faceswap.train.prior import AUTO, NONE, apply_prior, resolve_prior
 from faceswap.train.samples import FacePairDataset, FaceReader, SampleConfig, loader_batches, make_loader, make_sample
@@ -134,7 +135,8 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
         if prior is not None:
             apply_prior(model, prior)
     model.to(device.torch_device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=request.settings.lr)
+    optimizer_name = _optimizer_name(request.settings.optimizer, checkpoint, folder)
+    optimizer = make_optimizer(optimizer_name, model.parameters(), request.settings.lr)
     state = TrainerState(seed=seed)
     if checkpoint:
         optimizer.load_state_dict(checkpoint.optimizer)
@@ -153,9 +155,10 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
     weights = {"src": pose_weights_for(src), "dst": pose_weights_for(dst)} if sample_config.uniform_pose else None
     dataset = FacePairDataset(src, dst, sample_config, seed, weights)
     loader = make_loader(dataset, request.settings.batch, state.iteration, request.workers, rank, world)
-    run = TrainingRun(model, step_module, optimizer, loader_batches(loader), state, request.settings,
+    settings = dataclasses.replace(request.settings, optimizer=optimizer_name)
+    run = TrainingRun(model, step_module, optimizer, loader_batches(loader), state, settings,
                       torch.device(device.torch_device), is_main=rank == 0)
-    info = {**_model_info(plugin_cls, options, request, folder), "init": init_record}
+    info = {**_model_info(plugin_cls, options, request, folder), "init": init_record, "optimizer": optimizer_name}
 
     def save(r: TrainingRun) -> None:
         save_checkpoint(folder, info, r.model, r.optimizer, r.state, request.backups)
@@ -185,6 +188,17 @@ def _resolve_model(request: TrainRequest, folder: Path, registry: Registry):
                          f"presets: {', '.join(presets) or 'none'}")
     values = {**presets.get(request.preset, {}), **request.model_options}
     return plugin_cls, build_options(plugin_cls.Options, values, f"model '{request.plugin}'"), None
+
+
+def _optimizer_name(asked: str | None, checkpoint: Any, folder: Path) -> str:
+    """The optimiser of a new model (asked or the default), or the one a resumed model was trained with."""
+    if checkpoint is None:
+        return asked or DEFAULT_OPTIMIZER
+    stored = checkpoint.model_info.get("optimizer", "adamw")
+    if asked and asked != stored:
+        raise ModelError(f"model '{folder.name}' was trained with --optimizer {stored}; resume it with that one, "
+                         f"or start a new model with --name NEW")
+    return stored
 
 
 def _check_locked(plugin_cls: type, stored: Mapping[str, Any], options: Any, name: str) -> None:
