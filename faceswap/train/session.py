@@ -146,7 +146,7 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
     sample_config = build_options(SampleConfig, {**request.sample_options, "resolution": options.resolution,
                                                  "coverage": options.coverage}, "sample")
     src, dst = _face_paths(workspace, request.src), _face_paths(workspace, request.dst)
-    warn_degenerate_input(workspace, request, two_people=plugin_cls.decoder_count > 1 and not request.pretrain)
+    warn_degenerate_input(workspace, request, two_people=plugin_cls.decoder_count > 1)
     rank, world = _distributed(device)
     loss_config = build_options(LossConfig, request.loss_options, "loss")
     step_module = AutoencoderStep(model, loss_config, *_deep_losses(loss_config, options, device))
@@ -224,6 +224,8 @@ def _face_paths(workspace: Workspace, names: tuple[str, ...]) -> list[Path]:
 
 def warn_degenerate_input(workspace: Workspace, request: TrainRequest, two_people: bool) -> None:
     """Warn about face sets that cannot teach a swap: too few faces, or one person on both sides."""
+    if request.pretrain:
+        return                  # a prior pools many people's sets; a small one among them is fine
     for name in dict.fromkeys((*request.src, *request.dst)):
         count = len(faces_of(workspace, name))
         if count < FEW_FACES:
