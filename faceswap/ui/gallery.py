@@ -3,9 +3,9 @@
 Thumbnails are small JPEGs cached in ``<workspace>/cache/thumbs/<set>/`` under the face's
 name, size and mtime, so a re-extracted face gets a new one and the cache is safe to delete.
 Rejecting moves a face file from ``faces/`` to ``rejected/`` beside it (never deletes), under
-the set's lock, and notes why in ``rejected/rejected.json`` (the format ``faces clean`` uses).
-Curation scores (sharpness, pose, ...) come from the face set's score table when that module
-exists (``faceswap.faceset.table``); without it the gallery sorts by frame only.
+the set's lock, and notes why in ``rejected/rejected.json``: the same moves as ``faceswap faces
+clean`` and ``restore`` (faceswap/curate/cleaning.py). Curation scores (sharpness, pose, ...) come
+from the face set's cached score table (faceswap/faceset/table.py).
 """
 from __future__ import annotations
 
@@ -17,15 +17,16 @@ from typing import Any
 import cv2
 import numpy as np
 
-from faceswap.atomic import write_atomic, write_json_atomic
+from faceswap.atomic import write_atomic
+from faceswap.curate.cleaning import REJECTED_DIR, move_to_rejected
+from faceswap.curate.cleaning import restore as restore_rejected
 from faceswap.errors import InputError, WorkspaceError
 from faceswap.faceset.store import FACE_NAME, FaceSet, read_record
+from faceswap.faceset.table import load_table
 from faceswap.locking import exclusive_lock
 from faceswap.workspace import Workspace
 
 THUMB_SIZE = 96
-REJECTED_DIR = "rejected"
-REJECTED_LOG = "rejected.json"
 SCORE_COLUMNS = ("sharpness", "yaw", "pitch", "roll", "brightness", "detection", "align_error")
 
 
@@ -45,12 +46,8 @@ def _face_path(faceset: FaceSet, name: str, folder: str = "faces") -> Path:
     return faceset.folder / folder / name
 
 
-def score_table(faceset: FaceSet) -> dict[str, dict[str, float]] | None:
-    """{face name: {column: value}} from the curation score table, or None where that feature is absent."""
-    try:
-        from faceswap.faceset.table import load_table     # added by the curation work; optional here
-    except ImportError:
-        return None
+def score_table(faceset: FaceSet) -> dict[str, dict[str, float]]:
+    """{face name: {column: value}} from the set's cached score table (measured on first use)."""
     table = load_table(faceset)
     columns = [c for c in SCORE_COLUMNS if c in table.columns]
     return {name: {c: float(table[c][i]) for c in columns} for i, name in enumerate(table.names)}
@@ -63,8 +60,6 @@ def page(faceset: FaceSet, offset: int, limit: int, sort: str = "frame", descend
     scores = None
     if sort != "frame" or where:
         scores = score_table(faceset)
-        if scores is None:
-            raise InputError("curation scores are not available in this faceswap (sort by frame)")
         for column in {sort, where} - {"frame", ""}:
             if column not in SCORE_COLUMNS:
                 raise InputError(f"unknown score '{column}' (one of: frame, {', '.join(SCORE_COLUMNS)})")
@@ -80,15 +75,7 @@ def page(faceset: FaceSet, offset: int, limit: int, sort: str = "frame", descend
     chosen = names[offset:offset + limit]
     faces = [{"name": n, **({"scores": scores[n]} if scores else {})} for n in chosen]
     return {"total": len(names), "offset": offset, "faces": faces, "rejected": len(rejected_names(faceset)),
-            "scores_available": scores is not None or _table_module_exists()}
-
-
-def _table_module_exists() -> bool:
-    try:
-        import faceswap.faceset.table  # noqa: F401
-    except ImportError:
-        return False
-    return True
+            "scores_available": True}
 
 
 def thumbnail(workspace: Workspace, faceset: FaceSet, name: str) -> bytes:
@@ -140,43 +127,17 @@ def reject(faceset: FaceSet, names: list[str]) -> list[str]:
     Held under the set's lock, so a face is never moved while extract writes the set.
     """
     paths = [_face_path(faceset, n) for n in names]
-    folder = faceset.folder / REJECTED_DIR
-    moved = []
     with exclusive_lock(faceset.folder, f"face set {faceset.folder}"):
-        folder.mkdir(exist_ok=True)
-        for path in paths:
-            if path.is_file() and not (folder / path.name).exists():
-                path.rename(folder / path.name)
-                moved.append(path.name)
-        log = _read_log(folder)
-        log.update({n: {"reasons": ["rejected in faceswap ui"]} for n in moved})
-        write_json_atomic(folder / REJECTED_LOG, log)
-    return moved
+        present = [path.name for path in paths if path.is_file()]
+        return move_to_rejected(faceset, dict.fromkeys(present, ["rejected in faceswap ui"]))
 
 
 def restore(faceset: FaceSet, names: list[str]) -> list[str]:
     """Move rejected faces back to ``faces/`` (one whose name is taken again stays)."""
-    folder = faceset.folder / REJECTED_DIR
     paths = [_face_path(faceset, n, REJECTED_DIR) for n in names]
-    restored = []
     with exclusive_lock(faceset.folder, f"face set {faceset.folder}"):
-        for path in paths:
-            target = faceset.faces_dir / path.name
-            if path.is_file() and not target.exists():
-                path.rename(target)
-                restored.append(path.name)
-        log = {k: v for k, v in _read_log(folder).items() if k not in restored}
-        if folder.is_dir():
-            write_json_atomic(folder / REJECTED_LOG, log)
-    return restored
-
-
-def _read_log(folder: Path) -> dict[str, Any]:
-    try:
-        data = json.loads((folder / REJECTED_LOG).read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
+        present = [path.name for path in paths if path.is_file()]
+        return restore_rejected(faceset, present)[0]
 
 
 __all__ = ["open_faceset", "page", "thumbnail", "metadata", "reject", "restore", "rejected_names", "WorkspaceError"]

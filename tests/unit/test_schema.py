@@ -1,4 +1,6 @@
 """Face records: round trip, validation, schema versions."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -67,6 +69,25 @@ def test_schema_1_records_keep_their_identity_vector_as_the_embedding():
     old = record_to_json(record)
     old["identity"] = old.pop("embedding")          # how faceswap before schema 2 wrote it
     old["schema"] = 1
+    del old["track"]
     back = record_from_json(old, "old face")
-    assert back.schema == schema.SCHEMA_VERSION == 2
+    assert back.schema == schema.SCHEMA_VERSION == 3
     assert np.array_equal(back.embedding, record.embedding)
+
+
+def test_the_track_round_trips_and_schema_2_records_have_none():
+    record = _record()
+    tracked = record_from_json(record_to_json(dataclasses.replace(record, track=17)), "face")
+    assert tracked.track == 17 and tracked.schema == 3
+    old = record_to_json(record)
+    del old["track"]
+    old["schema"] = 2
+    back = record_from_json(old, "schema 2 face")
+    assert back.track is None and back.frame_index == 42 and back.schema == 3
+
+
+def test_a_schema_3_record_without_its_track_is_invalid():
+    data = record_to_json(_record())
+    del data["track"]
+    with pytest.raises(FaceSetError, match="invalid face record .*track"):
+        record_from_json(data, "faces/000042_01.png")
