@@ -134,12 +134,17 @@ def prepare_adversary(config: LossConfig, model: nn.Module, resolution: int, see
     adversary = build_adversary(config, model, resolution, seed, device)
     if adversary is None:
         return None, None
+    if adversary.code is not None and not getattr(model, "can_swap", True):
+        log.warning("loss.true_face_weight has no effect on a one-decoder model: there is no destination code "
+                    "to push toward the source's")
     optimizer = make_adversary_optimizer(adversary, lr)
     stored = saved.adversary if saved is not None else None
     if stored is not None and set(stored) == set(adversary.state_dict()) and all(
             stored[k].shape == v.shape for k, v in adversary.state_dict().items()):
         adversary.load_state_dict(stored)
         optimizer.load_state_dict(saved.adversary_optimizer)
+        for group in optimizer.param_groups:
+            group["lr"] = lr            # this run's --lr, as for the model's optimiser
     elif saved is not None:
         log.warning("the discriminators start afresh: %s", "the checkpoint holds another set of them (different "
                     "gan/true_face options)" if stored is not None else "the checkpoint was trained without them")
