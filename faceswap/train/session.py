@@ -28,6 +28,7 @@ from faceswap.plugin_api import API_VERSION
 from faceswap.registry import Registry
 from faceswap.runtime.device import Device
 from faceswap.runtime.progress import NoProgress, Progress
+from faceswap.train.adversarial import prepare_adversary
 from faceswap.train.checkpoint import (TrainerState, has_checkpoint, load_checkpoint, load_weights, read_model_info,
                                        remove_leftovers, save_checkpoint)
 from faceswap.train.hooks import CheckpointHook, LossLogHook, PreviewHook, ProgressHook
@@ -149,19 +150,25 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
     warn_degenerate_input(workspace, request, two_people=plugin_cls.decoder_count > 1)
     rank, world = _distributed(device)
     loss_config = build_options(LossConfig, request.loss_options, "loss")
-    step_module = AutoencoderStep(model, loss_config, *_deep_losses(loss_config, options, device))
-    if world > 1:
-        step_module = torch.nn.parallel.DistributedDataParallel(step_module)
+    adversary, adversary_optimizer = prepare_adversary(loss_config, model, options.resolution, seed,
+                                                       torch.device(device.torch_device), request.settings.lr,
+                                                       checkpoint)
+    step_module = AutoencoderStep(model, loss_config, *_deep_losses(loss_config, options, device), adversary)
+    if world > 1:       # the patch discriminator sits idle until gan_start
+        step_module = torch.nn.parallel.DistributedDataParallel(step_module,
+                                                                find_unused_parameters=adversary is not None)
     weights = {"src": pose_weights_for(src), "dst": pose_weights_for(dst)} if sample_config.uniform_pose else None
     dataset = FacePairDataset(src, dst, sample_config, seed, weights)
     loader = make_loader(dataset, request.settings.batch, state.iteration, request.workers, rank, world)
     settings = dataclasses.replace(request.settings, optimizer=optimizer_name)
     run = TrainingRun(model, step_module, optimizer, loader_batches(loader), state, settings,
-                      torch.device(device.torch_device), is_main=rank == 0)
+                      torch.device(device.torch_device), is_main=rank == 0, adversary=adversary,
+                      adversary_optimizer=adversary_optimizer)
     info = {**_model_info(plugin_cls, options, request, folder), "init": init_record, "optimizer": optimizer_name}
 
     def save(r: TrainingRun) -> None:
-        save_checkpoint(folder, info, r.model, r.optimizer, r.state, request.backups)
+        side = (r.adversary, r.adversary_optimizer) if r.adversary is not None else None
+        save_checkpoint(folder, info, r.model, r.optimizer, r.state, request.backups, side)
 
     hooks = [LossLogHook(folder),
              PreviewHook(folder, request.preview_every, lambda: preview_faces(src, dst, sample_config)),
@@ -259,7 +266,8 @@ def _source_digest(workspace: Workspace, name: str) -> str:
 
 def preview_faces(src: list[Path], dst: list[Path], config: SampleConfig, count: int = 4):
     """Evenly spaced faces of each side, cropped like training samples but not augmented."""
-    plain = dataclasses.replace(config, rotation=0, scale=0, shift=0, flip=False, warp=0, colour=0)
+    plain = dataclasses.replace(config, rotation=0, scale=0, shift=0, flip=False, warp=0, colour=0,
+                                blur_out_mask=False)
 
     reader = FaceReader(plain)
 
