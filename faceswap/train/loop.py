@@ -24,7 +24,7 @@ class TrainSettings:
     """How long and how fast to train (not saved as part of the model)."""
 
     batch: int = 8
-    lr: float = 5e-5
+    lr: float | None = None           # None: default_learning_rate of the model's resolution
     lr_schedule: str = "constant"     # or "cosine": warm-up then cosine decay to 10% at `iters`
     warmup: int = 100
     clip_grad: float = 1.0            # 0 = no clipping

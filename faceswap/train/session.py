@@ -34,7 +34,7 @@ from faceswap.train.checkpoint import (TrainerState, has_checkpoint, load_checkp
 from faceswap.train.hooks import CheckpointHook, LossLogHook, PreviewHook, ProgressHook
 from faceswap.train.loop import TrainingRun, TrainSettings, train
 from faceswap.train.losses import LossConfig
-from faceswap.train.optimizers import DEFAULT_OPTIMIZER, make_optimizer
+from faceswap.train.optimizers import DEFAULT_OPTIMIZER, default_learning_rate, make_optimizer
 from faceswap.train.pose_balance import pose_weights_for
 from faceswap.train.prior import AUTO, NONE, apply_prior, resolve_prior
 from faceswap.train.samples import FacePairDataset, FaceReader, SampleConfig, loader_batches, make_loader, make_sample
@@ -137,7 +137,8 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
             apply_prior(model, prior)
     model.to(device.torch_device)
     optimizer_name = _optimizer_name(request.settings.optimizer, checkpoint, folder)
-    optimizer = make_optimizer(optimizer_name, model.parameters(), request.settings.lr)
+    lr = request.settings.lr or default_learning_rate(options.resolution)
+    optimizer = make_optimizer(optimizer_name, model.parameters(), lr)
     state = TrainerState(seed=seed)
     if checkpoint:
         optimizer.load_state_dict(checkpoint.optimizer)
@@ -151,7 +152,7 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
     rank, world = _distributed(device)
     loss_config = build_options(LossConfig, request.loss_options, "loss")
     adversary, adversary_optimizer = prepare_adversary(loss_config, model, options.resolution, seed,
-                                                       torch.device(device.torch_device), request.settings.lr,
+                                                       torch.device(device.torch_device), lr,
                                                        checkpoint)
     step_module = AutoencoderStep(model, loss_config, *_deep_losses(loss_config, options, device), adversary)
     if world > 1:       # the patch discriminator sits idle until gan_start
@@ -160,7 +161,7 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
     weights = {"src": pose_weights_for(src), "dst": pose_weights_for(dst)} if sample_config.uniform_pose else None
     dataset = FacePairDataset(src, dst, sample_config, seed, weights)
     loader = make_loader(dataset, request.settings.batch, state.iteration, request.workers, rank, world)
-    settings = dataclasses.replace(request.settings, optimizer=optimizer_name)
+    settings = dataclasses.replace(request.settings, optimizer=optimizer_name, lr=lr)
     run = TrainingRun(model, step_module, optimizer, loader_batches(loader), state, settings,
                       torch.device(device.torch_device), is_main=rank == 0, adversary=adversary,
                       adversary_optimizer=adversary_optimizer)
