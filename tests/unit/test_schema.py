@@ -4,7 +4,7 @@ import pytest
 
 from faceswap.errors import FaceSetError
 from faceswap.faceset import schema
-from faceswap.faceset.schema import FaceRecord, Producer, record_from_json, record_to_json
+from faceswap.faceset.schema import FaceRecord, MaskLabel, Producer, record_from_json, record_to_json
 
 
 def _record() -> FaceRecord:
@@ -68,5 +68,32 @@ def test_schema_1_records_keep_their_identity_vector_as_the_embedding():
     old["identity"] = old.pop("embedding")          # how faceswap before schema 2 wrote it
     old["schema"] = 1
     back = record_from_json(old, "old face")
-    assert back.schema == schema.SCHEMA_VERSION == 2
+    assert back.schema == schema.SCHEMA_VERSION == 3
     assert np.array_equal(back.embedding, record.embedding)
+
+
+def test_schema_2_records_gain_an_empty_label_list():
+    old = record_to_json(_record())
+    del old["labels"]                               # how faceswap before schema 3 wrote it
+    old["schema"] = 2
+    back = record_from_json(old, "old face")
+    assert back.schema == 3 and back.labels == ()
+    assert record_to_json(back)["labels"] == []
+
+
+def test_mask_labels_round_trip_in_order():
+    triangle = np.array([[10, 10], [50, 12], [30, 40.5]], np.float32)
+    square = np.array([[20, 20], [30, 20], [30, 30], [20, 30]], np.float32)
+    record = FaceRecord(**{**vars(_record()), "labels": (MaskLabel("include", triangle), MaskLabel("exclude", square))})
+    back = record_from_json(record_to_json(record), "x")
+    assert [label.kind for label in back.labels] == ["include", "exclude"]
+    assert np.array_equal(back.labels[0].points, triangle) and np.array_equal(back.labels[1].points, square)
+
+
+@pytest.mark.parametrize("label, why", [({"kind": "hide", "points": [[0, 0], [1, 0], [0, 1]]}, "not include or exclude"),
+                                        ({"kind": "exclude", "points": [[0, 0], [1, 0]]}, "at least 3 points")])
+def test_a_bad_label_names_the_file(label, why):
+    data = record_to_json(_record())
+    data["labels"] = [label]
+    with pytest.raises(FaceSetError, match=f"faces/000042_01.png: invalid face record.*{why}"):
+        record_from_json(data, "faces/000042_01.png")
