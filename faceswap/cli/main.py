@@ -79,6 +79,7 @@ def cli(ctx: click.Context, workspace: Path | None, device: str, threads: int, v
 def _register_commands() -> None:
     from faceswap.cli.extract import extract_command
     from faceswap.cli.latent import attribute_command, generate_command, morph_command
+    from faceswap.cli.mask import mask_command
     from faceswap.cli.merge import merge_command
     from faceswap.cli.plugins import plugins_command
     from faceswap.cli.score import score_command
@@ -86,6 +87,7 @@ def _register_commands() -> None:
 
     cli.add_command(extract_command)
     cli.add_command(merge_command)
+    cli.add_command(mask_command)
     cli.add_command(plugins_command)
     cli.add_command(score_command)
     cli.add_command(train_command)

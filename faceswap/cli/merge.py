@@ -19,7 +19,7 @@ from faceswap.faceset.store import FaceSet
 from faceswap.media.encoding import check_encoder
 from faceswap.media.image import write_image
 from faceswap.media.video import EncodeSettings, open_source
-from faceswap.merge.masks import MASK_MODES
+from faceswap.merge.masks import parse_mask_mode, require_stored_mask
 from faceswap.merge.outputs import FramesOutput, VideoOutput
 from faceswap.merge.pipeline import Merger, MergeSettings, faces_by_frame, merge
 from faceswap.merge.smoothing import SmoothingConfig
@@ -42,8 +42,10 @@ log = logging.getLogger(__name__)
 @click.option("--blender", default="alpha", show_default=True, help="Blender plugin: alpha, seamless or laplacian.")
 @click.option("-O", "--option", "overrides", multiple=True, metavar="KIND.KEY=VALUE",
               help="Colour or blender plugin option, e.g. -O blender.mode=mixed; repeatable.")
-@click.option("--mask", type=click.Choice(MASK_MODES), default="intersect", show_default=True,
-              help="Blend under the model's predicted mask, the extracted mask, or where both agree.")
+@click.option("--mask", default="intersect", show_default=True, callback=lambda c, p, v: _mask_mode(v),
+              help="Blend under the model's predicted mask (predicted), the extraction's stored mask (extracted), "
+                   "where both agree (intersect), a stored mask by name, e.g. the occlusion-aware 'segment' "
+                   "('faceswap mask apply'), or a stored mask where the model's agrees (segment+predicted).")
 @click.option("--erode", type=float, default=0.0, show_default=True,
               help="Shrink (positive) or grow (negative) the mask, as a fraction of the face crop.")
 @click.option("--blur", type=click.FloatRange(min=0), default=0.04, show_default=True,
@@ -93,6 +95,11 @@ def merge_command(app: AppContext, video: Path, model_name: str, faceset: str | 
         torch.set_num_threads(threads)
 
 
+def _mask_mode(value: str) -> str:
+    parse_mask_mode(value)          # a malformed mode is an OptionError before any work
+    return value
+
+
 def _merge(app: AppContext, device, video: Path, model_name: str, faceset: str | None, output: Path | None,
            color: str, blender: str, overrides: tuple[str, ...], settings: MergeSettings, ref: Path | None,
            ref_threshold: float, encode: EncodeSettings, frames_out: Path | None, preview_frame: int | None,
@@ -123,6 +130,7 @@ def _merge(app: AppContext, device, video: Path, model_name: str, faceset: str |
             reference = reference_from_photo(ref, plugins, ref_threshold)
     merger = Merger(swapper, color_plugin, blender_plugin, settings, float(source.info.fps), reference)
     faces = faces_by_frame(faces_set)
+    require_stored_mask((r for records in faces.values() for r in records), settings.mask, faces_set.folder.name)
     if preview_frame is not None:
         _preview(app, source, faces, merger, preview_frame, output, video)
         return

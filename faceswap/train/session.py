@@ -20,7 +20,7 @@ import torch
 
 from faceswap import __version__
 from faceswap.errors import FaceSetError, ModelError
-from faceswap.faceset.store import FaceSet
+from faceswap.faceset.store import FaceSet, read_record
 from faceswap.locking import exclusive_lock
 from faceswap.options import build_options, describe, options_to_dict
 from faceswap.plugin_api import API_VERSION
@@ -78,9 +78,10 @@ class PreparedTraining:
     hooks: list
     folder: Path
     start_iteration: int
+    samples_per_item: int = 2           # a swap model's batch item holds a src and a dst face
 
     def train(self, progress: Progress | None = None) -> TrainSummary:
-        self.hooks.insert(0, ProgressHook(progress if progress is not None else NoProgress()))
+        self.hooks.insert(0, ProgressHook(progress if progress is not None else NoProgress(), self.samples_per_item))
         self.folder.mkdir(parents=True, exist_ok=True)
         reason = train(self.run, self.hooks)
         state = self.run.state
@@ -131,6 +132,7 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
     sample_config = build_options(SampleConfig, {**request.sample_options, "resolution": options.resolution,
                                                  "coverage": options.coverage}, "sample")
     src, dst = _face_paths(workspace, request.src), _face_paths(workspace, request.dst)
+    _check_sample_mask(workspace, sample_config.mask, (*request.src, *request.dst))
     warn_degenerate_input(workspace, request, two_people=plugin_cls.decoder_count > 1)
     rank, world = _distributed(device)
     loss_config = build_options(LossConfig, request.loss_options, "loss")
@@ -195,6 +197,17 @@ def _face_paths(workspace: Workspace, names: tuple[str, ...]) -> list[Path]:
             raise FaceSetError(f"face set '{name}' holds no faces")
         paths += found
     return paths
+
+
+def _check_sample_mask(workspace: Workspace, name: str | None, facesets: tuple[str, ...]) -> None:
+    """-O sample.mask=NAME must name a mask the faces hold (checked on each set's first face)."""
+    if not name:
+        return
+    for faceset in dict.fromkeys(facesets):
+        record = read_record(FaceSet(workspace.faceset_dir(faceset)).face_paths()[0])
+        if name not in record.masks:
+            raise FaceSetError(f"face set '{faceset}' has no '{name}' mask (its faces have {', '.join(record.masks)}): "
+                               f"run 'faceswap mask apply {faceset} --masker {name}', or choose another -O sample.mask")
 
 
 def warn_degenerate_input(workspace: Workspace, request: TrainRequest, two_people: bool) -> None:
