@@ -8,11 +8,13 @@ output logits through a learnt gain, so an untrained net already answers "the la
 and training only has to learn where the picture says otherwise: it learns in an hour on a
 CPU what it would take many hours to learn from pixels alone.
 
-Encoder: five stride-2 stages (R -> R/32) so the bottleneck sees the whole head; decoder: each
-stage upsamples, adds the encoder's features of that scale (LinkNet-style: a sum, not a
-concatenation, which halves the decoder's cost) and refines them with one 3x3 convolution; the
-head predicts at the full input resolution. No normalisation layers: fine-tuning on a handful of
-faces (batch 4) behaves the same as training, and nothing needs folding for inference.
+The crop (R = 128 px) is averaged down by ``pool`` (2) before the first convolution; the encoder's
+four stride-2 stages then reach R/32, so the bottleneck sees the whole head; each decoder stage
+upsamples, adds the encoder's features of that scale (LinkNet-style: a sum, not a concatenation,
+which halves the decoder's cost) and refines them with one 3x3 convolution. The head's logits are
+upsampled to R and added to the full-resolution prior (below), whose edge stays sharp. No
+normalisation layers: fine-tuning on a handful of faces (batch 4) behaves the same as training,
+and nothing needs folding for inference.
 """
 from __future__ import annotations
 
@@ -28,15 +30,17 @@ class NetConfig:
     """Architecture; stored with every weight file and checkpoint."""
 
     resolution: int = 128                   # side of the crop the net sees
-    widths: tuple[int, ...] = (8, 16, 32, 64, 96, 128)   # full resolution, then each halving
+    widths: tuple[int, ...] = (16, 32, 64, 96, 128)   # at resolution / pool, then each halving
     prior: bool = True                      # a fourth input channel: the landmarks' face region
+    pool: int = 2                           # the convolutions run at resolution / pool
 
     def as_dict(self) -> dict:
-        return {"resolution": self.resolution, "widths": list(self.widths), "prior": self.prior}
+        return {"resolution": self.resolution, "widths": list(self.widths), "prior": self.prior, "pool": self.pool}
 
     @classmethod
     def from_dict(cls, data: dict) -> NetConfig:
-        return cls(int(data["resolution"]), tuple(int(w) for w in data["widths"]), bool(data.get("prior", False)))
+        return cls(int(data["resolution"]), tuple(int(w) for w in data["widths"]), bool(data["prior"]),
+                   int(data["pool"]))
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -63,7 +67,8 @@ class SegmentNet(nn.Module):
         self.register_buffer("mean", torch.tensor(centre).view(1, -1, 1, 1), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        features = [self.stem(x - self.mean)]
+        small = F.avg_pool2d(x, self.config.pool) if self.config.pool > 1 else x
+        features = [self.stem(small - self.mean)]
         for stage in self.down:
             features.append(stage(features[-1]))
         y = features[-1]
@@ -72,6 +77,8 @@ class SegmentNet(nn.Module):
             y = self.refine[level](_up(self.project[level](y), skip) + skip)
         y = _up(self.head_project(y), features[0]) + features[0]
         logits = self.head(F.relu(y))
+        if self.config.pool > 1:
+            logits = _up(logits, x)
         if self.config.prior:
             logits = logits + self.prior_gain * (x[:, 3:4] - 0.5)
         return logits

@@ -16,6 +16,7 @@ from faceswap.align.umeyama import apply
 from faceswap.segment.truth import face_region
 
 NET_COVERAGE = 2.2
+OUTSIDE = 30.0            # logit of "surely not face", beyond the net's crop
 
 
 def net_matrix(points: np.ndarray, resolution: int) -> np.ndarray:
@@ -50,7 +51,7 @@ def predict_masks(net: torch.nn.Module, faces: np.ndarray, landmarks: np.ndarray
     resolution = net.config.resolution
     size = faces.shape[1]
     device = next(net.parameters()).device
-    out = np.zeros(faces.shape[:3], np.float32)
+    out = np.full(faces.shape[:3], -OUTSIDE, np.float32)
     for start in range(0, len(faces), batch):
         stop = min(len(faces), start + batch)
         matrices = [net_matrix(landmarks[i], resolution) for i in range(start, stop)]
@@ -60,8 +61,9 @@ def predict_masks(net: torch.nn.Module, faces: np.ndarray, landmarks: np.ndarray
         x = torch.from_numpy(np.stack(inputs)).to(device)
         if device.type == "cpu":
             x = x.contiguous(memory_format=torch.channels_last)
-        probs = torch.sigmoid(net(x))[:, 0].float().cpu().numpy()
-        for k, (prob, matrix) in enumerate(zip(probs, matrices)):
-            out[start + k] = cv2.warpAffine(prob, matrix, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    return np.clip(out, 0.0, 1.0)
+        logits = net(x)[:, 0].float().clamp(-OUTSIDE, OUTSIDE).cpu().numpy()
+        for k, (logit, matrix) in enumerate(zip(logits, matrices)):
+            # warp the logits, not the probabilities: the edge lands between pixels where it should
+            out[start + k] = cv2.warpAffine(logit, matrix, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                            borderMode=cv2.BORDER_CONSTANT, borderValue=-OUTSIDE)
+    return (1.0 / (1.0 + np.exp(-out))).astype(np.float32)

@@ -158,6 +158,9 @@ def _resolve_model(request: TrainRequest, folder: Path, registry: Registry):
     """(plugin class, options, checkpoint or None) for a new or a resumed model."""
     if has_checkpoint(folder):
         stored = read_model_info(folder)
+        if stored.get("kind") == "masker":
+            raise ModelError(f"model '{folder.name}' is a mask model ('faceswap mask train' made it), not a face model: "
+                             f"choose another --name")
         if stored["plugin"] != request.plugin:
             raise ModelError(f"model '{folder.name}' is a '{stored['plugin']}' model, not '{request.plugin}': "
                              f"use --model {stored['plugin']} or another --name")
