@@ -12,9 +12,10 @@ The crop (R = 128 px) is averaged down by ``pool`` (2) before the first convolut
 four stride-2 stages then reach R/32, so the bottleneck sees the whole head; each decoder stage
 upsamples, adds the encoder's features of that scale (LinkNet-style: a sum, not a concatenation,
 which halves the decoder's cost) and refines them with one 3x3 convolution. The head's logits are
-upsampled to R and added to the full-resolution prior (below), whose edge stays sharp. No
-normalisation layers: fine-tuning on a handful of faces (batch 4) behaves the same as training,
-and nothing needs folding for inference.
+upsampled to R and added to the full-resolution prior (above), whose edge stays sharp. Every
+convolution is followed by batch normalisation: without it this net learnt occluders several times
+slower on a CPU budget (measured); fine-tuning on a user's faces also adapts its statistics to
+their footage.
 """
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ class NetConfig:
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=stride, padding=1), nn.ReLU(inplace=True))
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout),
+                         nn.ReLU(inplace=True))
 
 
 class SegmentNet(nn.Module):
@@ -65,6 +67,16 @@ class SegmentNet(nn.Module):
         self.prior_gain = nn.Parameter(torch.tensor(8.0 if config.prior else 0.0))
         centre = [0.5, 0.45, 0.4] + ([0.5] if config.prior else [])
         self.register_buffer("mean", torch.tensor(centre).view(1, -1, 1, 1), persistent=False)
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        """He initialisation; the head starts at zero, so an untrained net answers exactly the prior."""
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+        nn.init.zeros_(self.head.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         small = F.avg_pool2d(x, self.config.pool) if self.config.pool > 1 else x

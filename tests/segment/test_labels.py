@@ -7,6 +7,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from faceswap.cli.main import cli
+from segment_helpers import mask_ws  # noqa: F401 (a fixture)
 from faceswap.faceset.store import FaceSet, read_face, read_record
 
 

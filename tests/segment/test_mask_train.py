@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import iou, load_faces
+from segment_helpers import iou, load_faces, mask_ws  # noqa: F401 (mask_ws is a fixture)
 from faceswap.cli.main import cli
 from faceswap.faceset.store import FaceSet, read_record
 from faceswap.segment.truth import fill_polygons

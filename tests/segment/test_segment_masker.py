@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import iou, load_faces
+from segment_helpers import iou, load_faces, mask_ws  # noqa: F401 (mask_ws is a fixture)
 from faceswap.cli.main import cli
 from faceswap.errors import ModelError
 from faceswap.faceset.store import FaceSet, read_face, read_record

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import load_faces
+from segment_helpers import load_faces
 from faceswap.segment.occluders import KINDS, occlude
 from faceswap.segment.samples import SegmentDataset, SegmentSampleConfig
 from faceswap.segment.textures import TextureBank

@@ -1,4 +1,4 @@
-"""Fixtures of the segmentation-mask tests: the small real face sets, copied per test."""
+"""Helpers of the segmentation-mask tests: a copy of the small real face sets, faces with landmarks, IoU."""
 from __future__ import annotations
 
 import shutil
