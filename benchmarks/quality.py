@@ -58,6 +58,7 @@ def main() -> None:
     parser.add_argument("-O", "--option", dest="overrides", action="append", default=[],
                         help="extra training option passed to faceswap train (repeatable)")
     parser.add_argument("--train-arg", action="append", default=[], help="extra raw argument for faceswap train")
+    parser.add_argument("--resume", action="store_true", help="continue a killed run of the same budget")
     args = parser.parse_args()
     workspace = args.workspace or Path(tempfile.mkdtemp(prefix="faceswap-quality-"))
     video = MEDIA / "video"
@@ -66,7 +67,8 @@ def main() -> None:
             faceswap(workspace, "extract", str(video / clip), "--name", name)
     budget = f"{args.minutes:g}min" if args.minutes else f"{args.iters}it"
     name = f"quality_{args.preset}_{budget}{'_' + args.tag if args.tag else ''}"
-    shutil.rmtree(workspace / "models" / name, ignore_errors=True)
+    if not args.resume:
+        shutil.rmtree(workspace / "models" / name, ignore_errors=True)
     limit = ["--minutes", str(args.minutes)] if args.minutes else ["--iters", str(args.iters)]
     overrides = [arg for value in args.overrides for arg in ("-O", value)]
     started = time.perf_counter()

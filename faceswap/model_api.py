@@ -6,6 +6,7 @@ in one file (see plugins/model/sae.py):
 - ``Options``: a frozen dataclass subclassing ``ModelOptions`` (so it has ``resolution``
   and ``coverage``, the crop the model sees and makes), every field defaulted;
 - ``PRESETS``: named option sets (``--preset quick``), each a subset of ``Options``;
+- optionally ``PRIORS``: a shipped face prior (faceswap/train/prior.py) per preset, as WeightFiles;
 - ``decoder_count``: how many decoders it has. Decoder 0 draws the source person (the face put
   in), decoder 1 the destination; a model with one decoder learns any number of face sets
   alike and cannot swap;
@@ -31,6 +32,7 @@ from torch import nn
 
 from faceswap.errors import OptionError
 from faceswap.options import build_options, option
+from faceswap.weights import WeightFile
 
 SOURCE_DECODER = 0          # the person whose face is put in
 DESTINATION_DECODER = 1     # the person whose face is replaced
@@ -63,6 +65,7 @@ class FaceModel(nn.Module):
     api_version: ClassVar[int]
     Options: ClassVar[type] = ModelOptions
     PRESETS: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    PRIORS: ClassVar[Mapping[str, WeightFile]] = {}
     decoder_count: ClassVar[int] = 2
 
     def __init__(self, options: Any, device: Any = None) -> None:
@@ -128,7 +131,8 @@ def _preset_problems(cls: type) -> list[str]:
     presets = getattr(cls, "PRESETS", None)
     if not isinstance(presets, Mapping):
         return ["PRESETS must map preset names to option values"]
-    problems = []
+    problems = [f"PRIORS names preset '{name}', which PRESETS lacks" for name in getattr(cls, "PRIORS", {})
+                if name not in presets]
     for preset, values in presets.items():
         try:
             build_options(cls.Options, dict(values), f"preset '{preset}'")

@@ -77,6 +77,7 @@ def cli(ctx: click.Context, workspace: Path | None, device: str, threads: int, v
 
 
 def _register_commands() -> None:
+    from faceswap.cli.export import export_command
     from faceswap.cli.extract import extract_command
     from faceswap.cli.latent import attribute_command, generate_command, morph_command
     from faceswap.cli.mask import mask_command
@@ -88,6 +89,7 @@ def _register_commands() -> None:
     cli.add_command(extract_command)
     cli.add_command(merge_command)
     cli.add_command(mask_command)
+    cli.add_command(export_command)
     cli.add_command(plugins_command)
     cli.add_command(score_command)
     cli.add_command(train_command)

@@ -23,7 +23,7 @@ from faceswap.merge.masks import parse_mask_mode, require_stored_mask
 from faceswap.merge.outputs import FramesOutput, VideoOutput
 from faceswap.merge.pipeline import Merger, MergeSettings, faces_by_frame, merge
 from faceswap.merge.smoothing import SmoothingConfig
-from faceswap.merge.swapper import FaceSwapper
+from faceswap.merge.swapper import ENGINES, FaceSwapper
 from faceswap.score.collect import Sampling, default_every
 from faceswap.score.report import ScoreContext
 from faceswap.score.run import LiveScoring, ScoreTools, build_tools, finish_report, report_folder
@@ -65,6 +65,9 @@ log = logging.getLogger(__name__)
 @click.option("--preview-frame", type=click.IntRange(min=0),
               help="Only write a before/after PNG of frame N (to -o, default <workspace>/output/<stem>_frameN.png).")
 @click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True, help="Frames per model batch.")
+@click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
+              help="Run the model in torch, or in onnxruntime from 'faceswap export --onnx'; auto picks the faster "
+                   "on the first batch when an up-to-date export exists.")
 @click.option("--no-report", is_flag=True, help="Do not score the swap (by default a quality report is written "
                                                  "beside the output, <output stem>.report/).")
 @click.option("--score-every", type=click.IntRange(min=1),
@@ -74,7 +77,7 @@ def merge_command(app: AppContext, video: Path, model_name: str, faceset: str | 
                   color: str, blender: str, overrides: tuple[str, ...], mask: str, erode: float, blur: float,
                   no_smooth: bool, smooth_beta: float, ref: Path | None, ref_threshold: float, codec: str, crf: int,
                   encode_preset: str, watermark: bool, frames_out: Path | None, preview_frame: int | None,
-                  batch: int, no_report: bool, score_every: int | None) -> None:
+                  batch: int, engine: str, no_report: bool, score_every: int | None) -> None:
     """Swap the faces of VIDEO for the source person of a trained model.
 
     Every frame keeps its resolution and timing and the audio is copied; the file is
@@ -90,7 +93,7 @@ def merge_command(app: AppContext, video: Path, model_name: str, faceset: str | 
                MergeSettings(mask=mask, erode=erode, blur=blur, smooth=not no_smooth,
                              smoothing=SmoothingConfig(beta=smooth_beta), watermark=watermark, batch=batch),
                ref, ref_threshold, EncodeSettings(codec=codec, crf=crf, preset=encode_preset), frames_out, preview_frame,
-               None if no_report else score_every or 0)
+               None if no_report else score_every or 0, engine)
     finally:
         torch.set_num_threads(threads)
 
@@ -103,7 +106,7 @@ def _mask_mode(value: str) -> str:
 def _merge(app: AppContext, device, video: Path, model_name: str, faceset: str | None, output: Path | None,
            color: str, blender: str, overrides: tuple[str, ...], settings: MergeSettings, ref: Path | None,
            ref_threshold: float, encode: EncodeSettings, frames_out: Path | None, preview_frame: int | None,
-           score_every: int | None) -> None:
+           score_every: int | None, engine: str = "torch") -> None:
     source = open_source(video)
     if source.info.fps == 0:
         raise InputError(f"{video} is not a video: merge needs a video (use --frames-out for image folders)")
@@ -112,7 +115,7 @@ def _merge(app: AppContext, device, video: Path, model_name: str, faceset: str |
                     video, source.info.damage, source.info.frame_count)
     if frames_out is None and preview_frame is None:     # refuse an encoder that cannot do it before any work
         encode = check_encoder(encode, source.info.width, source.info.height)
-    swapper = FaceSwapper(app.workspace.model_dir(model_name), app.registry, device)
+    swapper = FaceSwapper(app.workspace.model_dir(model_name), app.registry, device, engine)
     options = app.plugin_options({"color": [color], "blender": [blender]}, overrides)
     color_plugin = app.registry.create("color", color, options["color"][color], device)
     blender_plugin = app.registry.create("blender", blender, options["blender"][blender], device)

@@ -12,9 +12,11 @@ import torch
 from torch import nn
 
 from faceswap.train.checkpoint import TrainerState
+from faceswap.train.optimizers import UpdateDropout
 from faceswap.train.step import to_device
 
 log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class TrainSettings:
@@ -28,6 +30,8 @@ class TrainSettings:
     iters: int = 0                    # stop when the model has trained this many iterations (0: no limit)
     minutes: float = 0.0              # stop after this many minutes of this run (0: no limit)
     amp: bool = True                  # mixed precision on CUDA (ignored on CPU)
+    optimizer: str | None = None      # adamw or adabelief; None: a resumed model's own, else the default
+    lr_dropout: float = 0.0           # chance that one parameter element skips a step's update
 
 
 @dataclass
@@ -117,7 +121,8 @@ def _step(run: TrainingRun, batch: Any, scaler: torch.amp.GradScaler) -> dict[st
     if settings.clip_grad > 0:
         scaler.unscale_(run.optimizer)
         torch.nn.utils.clip_grad_norm_(run.model.parameters(), settings.clip_grad)
-    scaler.step(run.optimizer)
+    with UpdateDropout(run.model.parameters(), settings.lr_dropout, run.state.seed * 1_000_003 + run.state.iteration):
+        scaler.step(run.optimizer)
     scaler.update()
     losses = {name: float(value.detach()) for name, value in terms.items()}
     losses["total"] = float(loss.detach())

@@ -22,6 +22,11 @@ class LossConfig:
     dssim_weight: float = option(1.0, "weight of the multi-scale DSSIM loss (structure, no weights needed)", min=0.0)
     priority_weight: float = option(2.0, "extra pixel weight on the eyes and mouth", min=0.0)
     mask_weight: float = option(1.0, "weight of the predicted-mask loss", min=0.0)
+    mask_margin: float = option(0.0, "grow the region the face is learned in beyond its mask, as a fraction of "
+                                     "the crop, so colours stay right where merge feathers the edge (no grey halo)",
+                                min=0.0, max=0.25)
+    mask_blur: float = option(0.0, "feather the region the face is learned in, as a fraction of the crop "
+                                   "(DeepFaceLab blurs it)", min=0.0, max=0.25)
     lpips_weight: float = option(0.0, "weight of the ST-LPIPS perceptual loss (0: off)", min=0.0)
     lpips_net: str = option("alex", "ST-LPIPS backbone: alex (fast) or vgg (GPU)", choices=("alex", "vgg"))
     lpips_every: int = option(1, "compute the perceptual loss every N steps", min=1)
@@ -61,11 +66,31 @@ def multiscale_dssim(x: torch.Tensor, y: torch.Tensor, scales: int = 3) -> torch
     return total / scales
 
 
+def loss_region(mask: torch.Tensor, margin: float, blur: float) -> torch.Tensor:
+    """The (B, 1, R, R) region the face is learned in: the mask grown by ``margin`` and feathered
+    by ``blur`` (both fractions of the crop)."""
+    size = mask.shape[-1]
+    grow = int(round(margin * size))
+    if grow:
+        mask = F.max_pool2d(mask, 2 * grow + 1, stride=1, padding=grow)
+    sigma = blur * size
+    if sigma > 0:
+        radius = max(1, int(3 * sigma))
+        coords = torch.arange(-radius, radius + 1, dtype=mask.dtype, device=mask.device)
+        kernel = torch.exp(-(coords ** 2) / (2 * sigma ** 2))
+        kernel = kernel / kernel.sum()
+        mask = F.conv2d(F.pad(mask, (radius, radius, 0, 0), mode="replicate"), kernel.view(1, 1, 1, -1))
+        mask = F.conv2d(F.pad(mask, (0, 0, radius, radius), mode="replicate"), kernel.view(1, 1, -1, 1))
+    return mask
+
+
 def reconstruction_loss(pred: torch.Tensor, pred_mask: torch.Tensor, batch: dict[str, torch.Tensor],
                         config: LossConfig) -> dict[str, torch.Tensor]:
-    """The weight-free terms for one identity: pixel, dssim, priority and mask."""
+    """The weight-free terms for one person: pixel, dssim, priority and mask."""
     mask = batch["mask"]
-    target = batch["target"]
+    if config.mask_margin or config.mask_blur:
+        mask = loss_region(mask, config.mask_margin, config.mask_blur)
+    target = batch["target"]     # the predicted mask still learns the mask itself (below)
     masked_pred, masked_target = pred * mask, target * mask
     diff = masked_pred - masked_target
     pixel = diff.abs() if config.pixel == "l1" else diff ** 2
@@ -76,5 +101,5 @@ def reconstruction_loss(pred: torch.Tensor, pred_mask: torch.Tensor, batch: dict
         priority = batch["priority"]
         terms["priority"] = (pixel * priority).sum() / (priority.sum() * 3 + 1) * config.priority_weight
     if config.mask_weight:
-        terms["mask"] = F.mse_loss(pred_mask, mask) * config.mask_weight
+        terms["mask"] = F.mse_loss(pred_mask, batch["mask"]) * config.mask_weight
     return terms

@@ -32,6 +32,8 @@ from faceswap.train.checkpoint import (TrainerState, has_checkpoint, load_checkp
 from faceswap.train.hooks import CheckpointHook, LossLogHook, PreviewHook, ProgressHook
 from faceswap.train.loop import TrainingRun, TrainSettings, train
 from faceswap.train.losses import LossConfig
+from faceswap.train.optimizers import DEFAULT_OPTIMIZER, make_optimizer
+from faceswap.train.prior import AUTO, NONE, apply_prior, resolve_prior
 from faceswap.train.samples import FacePairDataset, FaceReader, SampleConfig, loader_batches, make_loader, make_sample
 from faceswap.train.step import AutoencoderStep
 from faceswap.workspace import Workspace
@@ -39,6 +41,7 @@ from faceswap.workspace import Workspace
 log = logging.getLogger(__name__)
 
 FEW_FACES = 5           # fewer faces in a set than this is worth a warning
+
 
 @dataclass(frozen=True)
 class TrainRequest:
@@ -58,6 +61,8 @@ class TrainRequest:
     save_minutes: float = 10.0
     backups: int = 3
     workers: int = 1
+    init: str = AUTO                        # a new model's start: auto (shipped prior), none, or a prior
+    pretrain: bool = False                  # a face prior: every decoder learns every face set
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,7 @@ class PreparedTraining:
     folder: Path
     start_iteration: int
     samples_per_item: int = 2           # a swap model's batch item holds a src and a dst face
+    note: str = ""                      # how a new model started (which prior), for the CLI to say
 
     def train(self, progress: Progress | None = None) -> TrainSummary:
         self.hooks.insert(0, ProgressHook(progress if progress is not None else NoProgress(), self.samples_per_item))
@@ -119,10 +125,17 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
     seed = checkpoint.state.seed if checkpoint else (request.seed if request.seed is not None else random.randrange(2 ** 31))
     torch.manual_seed(seed)
     model = plugin_cls(options, device)
+    note, init_record = "", checkpoint.model_info.get("init") if checkpoint else None
     if checkpoint:
         load_weights(model, checkpoint.weights, folder)
+    else:
+        prior, note = resolve_prior(request.init, plugin_cls, options, request.preset, workspace)
+        init_record = prior.record() if prior else {"source": NONE}
+        if prior is not None:
+            apply_prior(model, prior)
     model.to(device.torch_device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=request.settings.lr)
+    optimizer_name = _optimizer_name(request.settings.optimizer, checkpoint, folder)
+    optimizer = make_optimizer(optimizer_name, model.parameters(), request.settings.lr)
     state = TrainerState(seed=seed)
     if checkpoint:
         optimizer.load_state_dict(checkpoint.optimizer)
@@ -133,7 +146,7 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
                                                  "coverage": options.coverage}, "sample")
     src, dst = _face_paths(workspace, request.src), _face_paths(workspace, request.dst)
     _check_sample_mask(workspace, sample_config.mask, (*request.src, *request.dst))
-    warn_degenerate_input(workspace, request, two_people=plugin_cls.decoder_count > 1)
+    warn_degenerate_input(workspace, request, two_people=plugin_cls.decoder_count > 1 and not request.pretrain)
     rank, world = _distributed(device)
     loss_config = build_options(LossConfig, request.loss_options, "loss")
     step_module = AutoencoderStep(model, loss_config, *_deep_losses(loss_config, options, device))
@@ -141,9 +154,10 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
         step_module = torch.nn.parallel.DistributedDataParallel(step_module)
     dataset = FacePairDataset(src, dst, sample_config, seed)
     loader = make_loader(dataset, request.settings.batch, state.iteration, request.workers, rank, world)
-    run = TrainingRun(model, step_module, optimizer, loader_batches(loader), state, request.settings,
+    settings = dataclasses.replace(request.settings, optimizer=optimizer_name)
+    run = TrainingRun(model, step_module, optimizer, loader_batches(loader), state, settings,
                       torch.device(device.torch_device), is_main=rank == 0)
-    info = _model_info(plugin_cls, options, request, folder)
+    info = {**_model_info(plugin_cls, options, request, folder), "init": init_record, "optimizer": optimizer_name}
 
     def save(r: TrainingRun) -> None:
         save_checkpoint(folder, info, r.model, r.optimizer, r.state, request.backups)
@@ -151,7 +165,7 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
     hooks = [LossLogHook(folder),
              PreviewHook(folder, request.preview_every, lambda: preview_faces(src, dst, sample_config)),
              CheckpointHook(save, request.save_minutes)]
-    return PreparedTraining(run, hooks, folder, state.iteration)
+    return PreparedTraining(run, hooks, folder, state.iteration, note)
 
 
 def _resolve_model(request: TrainRequest, folder: Path, registry: Registry):
@@ -176,6 +190,17 @@ def _resolve_model(request: TrainRequest, folder: Path, registry: Registry):
                          f"presets: {', '.join(presets) or 'none'}")
     values = {**presets.get(request.preset, {}), **request.model_options}
     return plugin_cls, build_options(plugin_cls.Options, values, f"model '{request.plugin}'"), None
+
+
+def _optimizer_name(asked: str | None, checkpoint: Any, folder: Path) -> str:
+    """The optimiser of a new model (asked or the default), or the one a resumed model was trained with."""
+    if checkpoint is None:
+        return asked or DEFAULT_OPTIMIZER
+    stored = checkpoint.model_info.get("optimizer", "adamw")
+    if asked and asked != stored:
+        raise ModelError(f"model '{folder.name}' was trained with --optimizer {stored}; resume it with that one, "
+                         f"or start a new model with --name NEW")
+    return stored
 
 
 def _check_locked(plugin_cls: type, stored: Mapping[str, Any], options: Any, name: str) -> None:
@@ -289,5 +314,5 @@ def _model_info(plugin_cls: type, options: Any, request: TrainRequest, folder: P
     return {
         "plugin": plugin_cls.name, "plugin_version": plugin_cls.version, "api_version": API_VERSION,
         "options": options_to_dict(options), "facesets": {"src": list(request.src), "dst": list(request.dst)},
-        "faceswap_version": __version__, "name": folder.name,
+        "faceswap_version": __version__, "name": folder.name, "pretrain": request.pretrain,
     }

@@ -236,3 +236,22 @@ def test_auto_extraction_uses_the_plugins_the_model_was_trained_with(tmp_path, m
     assert result.exit_code == 0, result.output
     used = {p["kind"]: p["name"] for p in FaceSet(ws / "facesets" / "aoc25").read_manifest().plugins}
     assert used == {"detector": "blazeface", "landmarker": "facemesh", "masker": "hull"}, "no insightface model ran"
+
+
+@pytest.mark.slow
+def test_onnx_export_swaps_like_torch_and_knows_when_it_is_stale(ws, talking_frames, tmp_path, registry, cpu):
+    result = run(ws, "export", "sae", "--onnx")
+    assert result.exit_code == 0, result.output
+    assert (ws / "models" / "sae" / "swap.onnx").is_file()
+    frames = {}
+    for engine in ("torch", "onnx"):
+        out = tmp_path / engine
+        result = run(ws, "merge", str(talking_frames), "--frames-out", str(out), "--engine", engine, "--no-report",
+                     "--no-smooth")
+        assert result.exit_code == 0, result.output
+        frames[engine] = [read_image(p).astype(int) for p in sorted(out.glob("*.png"))[:5]]
+    assert max(np.abs(a - b).max() for a, b in zip(frames["torch"], frames["onnx"])) <= 2
+    run_training(tiny_request(6), Workspace(ws), registry, cpu)         # the weights move on
+    stale = run(ws, "merge", str(talking_frames), "--frames-out", str(tmp_path / "stale"), "--engine", "onnx")
+    assert stale.exit_code == 1 and "exported from other weights" in stale.output
+    assert run(ws, "merge", str(talking_frames), "--frames-out", str(tmp_path / "auto"), "--no-report").exit_code == 0

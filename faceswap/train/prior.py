@@ -1,0 +1,131 @@
+"""Face priors: a new model starts from the weights of one of the same architecture trained on
+many people (``faceswap train --pretrain``), as DeepFaceLab's pretraining does.
+
+A prior is either a trained model folder (its verified checkpoint) or one safetensors file
+whose metadata holds the model plugin, its options and what data it saw. A model plugin
+ships priors for its presets in ``PRIORS`` (WeightFiles: sha256-checked, never downloaded).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load, save
+
+from faceswap.atomic import write_atomic
+from faceswap.errors import ModelError
+from faceswap.options import describe, options_to_dict
+from faceswap.train.checkpoint import has_checkpoint, load_checkpoint
+from faceswap.weights import locate
+from faceswap.workspace import Workspace
+
+AUTO, NONE = "auto", "none"
+
+
+@dataclass(frozen=True)
+class Prior:
+    """Weights to start from, and where they came from (recorded in model.json)."""
+
+    source: str
+    plugin: str
+    options: dict[str, Any]
+    weights: dict[str, torch.Tensor]
+    sha256: str
+
+    def record(self) -> dict[str, str]:
+        return {"source": self.source, "sha256": self.sha256}
+
+
+def resolve_prior(init: str, plugin_cls: type, options: Any, preset: str | None,
+                  workspace: Workspace) -> tuple[Prior | None, str]:
+    """(the prior a new model starts from, or None; one line saying which) for ``--init``.
+
+    ``auto``: the plugin's shipped prior for the preset (``quick`` when none is named) if its
+    architecture matches these options, else from scratch. ``none``: from scratch. Otherwise
+    a model folder name in the workspace, a model folder path or a prior file: it must match.
+    """
+    if init == NONE:
+        return None, "training from scratch (--init none)"
+    if init == AUTO:
+        shipped = plugin_cls.PRIORS.get(preset or "quick")
+        if shipped is None:
+            return None, "training from scratch (no shipped prior for this model and preset)"
+        prior = read_prior_file(locate(shipped), f"shipped:{plugin_cls.name}-{preset or 'quick'}")
+        mismatch = architecture_mismatch(plugin_cls, prior, options)
+        if mismatch:
+            return None, f"training from scratch: the shipped prior does not fit these options ({mismatch})"
+        return prior, f"starting from the shipped {preset or 'quick'} face prior (--init none to train from scratch)"
+    prior = _explicit_prior(init, workspace)
+    mismatch = architecture_mismatch(plugin_cls, prior, options)
+    if mismatch:
+        raise ModelError(f"--init {init} is a prior of another architecture ({mismatch}): use a prior trained "
+                         f"with the same model options, or --init none")
+    return prior, f"starting from {prior.source}"
+
+
+def architecture_mismatch(plugin_cls: type, prior: Prior, options: Any) -> str:
+    """What differs between the prior and these options ('' when it fits)."""
+    if prior.plugin != plugin_cls.name:
+        return f"it is a '{prior.plugin}' model, not '{plugin_cls.name}'"
+    wanted = options_to_dict(options)
+    differing = [f"{row.name} {prior.options.get(row.name)} vs {wanted[row.name]}"
+                 for row in describe(plugin_cls.Options)
+                 if row.spec.locked and prior.options.get(row.name) != wanted[row.name]]
+    return ", ".join(differing)
+
+
+def apply_prior(model: torch.nn.Module, prior: Prior) -> None:
+    """Copy the prior's weights into a new model (cast to the model's dtypes)."""
+    current = model.state_dict()
+    weights = {k: v.to(current[k].dtype) if k in current else v for k, v in prior.weights.items()}
+    try:
+        model.load_state_dict(weights, strict=True)
+    except RuntimeError as exc:
+        raise ModelError(f"prior {prior.source} does not fit the model ({str(exc).splitlines()[0]})") from exc
+
+
+def read_prior_file(path: Path, source: str | None = None) -> Prior:
+    """A prior saved as one safetensors file with its description in the metadata."""
+    data = Path(path).read_bytes()
+    try:
+        weights = load(data)
+        header = json.loads(data[8:8 + int.from_bytes(data[:8], "little")])
+        meta = header["__metadata__"]
+        options = json.loads(meta["options"])
+        plugin = meta["plugin"]
+    except (SafetensorError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"{path} is not a faceswap face prior ({type(exc).__name__}: {exc})") from exc
+    return Prior(source or f"file:{path}", plugin, options, weights, hashlib.sha256(data).hexdigest())
+
+
+def write_prior_file(model_folder: Path, out: Path, description: Mapping[str, str], half: bool = True) -> str:
+    """Turn a trained model folder into a prior file (fp16 by default); returns its sha256."""
+    checkpoint = load_checkpoint(model_folder)
+    info = checkpoint.model_info
+    weights = {k: (v.half() if half and v.is_floating_point() else v).contiguous()
+               for k, v in checkpoint.weights.items()}
+    meta = {"plugin": info["plugin"], "options": json.dumps(info["options"], sort_keys=True),
+            "iterations": str(checkpoint.state.iteration), **description}
+    data = save(weights, metadata=meta)
+    write_atomic(out, data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def _explicit_prior(init: str, workspace: Workspace) -> Prior:
+    named = workspace.model_dir(init)
+    path = named if has_checkpoint(named) else Path(init)
+    if path.is_dir() and has_checkpoint(path):
+        checkpoint = load_checkpoint(path)
+        digest = json.loads((checkpoint.folder / "trainer.json").read_text(encoding="utf-8"))["sha256"]
+        return Prior(f"model:{path}", checkpoint.model_info["plugin"], checkpoint.model_info["options"],
+                     checkpoint.weights, digest["weights.safetensors"])
+    if path.is_file():
+        return read_prior_file(path)
+    raise ModelError(f"--init {init}: no model of that name in {workspace.models} and no prior file there; "
+                     f"use a model folder, a prior .safetensors file, 'auto' or 'none'")

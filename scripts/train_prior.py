@@ -1,0 +1,73 @@
+"""Rebuild the face prior that ships with the `sae` model (plugins/model/priors/sae_quick.safetensors).
+
+Data: every face the default extraction finds in ../shared/media EXCEPT the evaluation pair
+(AOC: aoc__*.mp4, Katie Hill: katie_hill__*.mp4): the other videos (every 2nd frame) and
+every photo folder (photos/<person>/, group/). Training: `faceswap train --pretrain` with the
+`quick` preset from scratch, then the checkpoint is written as fp16 safetensors with its
+description in the metadata. Print the new sha256 into SaeModel.PRIORS.
+
+Run: python scripts/train_prior.py --workspace DIR --iters 20000 [--extract-only]
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MEDIA = ROOT.parent / "shared" / "media"
+HELD_OUT = ("aoc__", "katie_hill__")
+OUT = ROOT / "plugins" / "model" / "priors" / "sae_quick.safetensors"
+
+
+def faceswap(workspace: Path, *args: str) -> None:
+    subprocess.run([sys.executable, "-m", "faceswap", "--workspace", str(workspace), *args], check=True)
+
+
+def sources() -> dict[str, tuple[Path, list[str]]]:
+    """{face set name: (video or folder, extra extract arguments)} of everything but the held-out pair."""
+    found: dict[str, tuple[Path, list[str]]] = {}
+    for clip in sorted((MEDIA / "video").glob("*.mp4")):
+        if not clip.name.startswith(HELD_OUT):
+            found[clip.stem] = (clip, ["--every", "2"])
+    for folder in sorted((MEDIA / "photos").iterdir()):
+        found[f"photos_{folder.name}"] = (folder, [])
+    found["group"] = (MEDIA / "group", [])
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workspace", type=Path, required=True)
+    parser.add_argument("--iters", type=int, default=20000)
+    parser.add_argument("--extract-only", action="store_true")
+    parser.add_argument("--train-arg", action="append", default=[], help="extra argument for faceswap train")
+    args = parser.parse_args()
+    names = []
+    for name, (source, extra) in sources().items():
+        if not (args.workspace / "facesets" / name / "faceset.json").is_file():
+            try:
+                faceswap(args.workspace, "extract", str(source), "--name", name, *extra)
+            except subprocess.CalledProcessError:
+                print(f"skipped {source}: no face extracted", file=sys.stderr)
+                continue
+        names.append(name)
+    if args.extract_only:
+        return
+    faces = [arg for name in names for arg in ("--faces", name)]
+    faceswap(args.workspace, "train", "--pretrain", *faces, "--preset", "quick", "--init", "none",
+             "--iters", str(args.iters), "--seed", "0", *args.train_arg)
+    from faceswap.train.prior import write_prior_file
+
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    digest = write_prior_file(args.workspace / "models" / "sae-prior", OUT, {
+        "data": f"faceswap default extraction of ../shared/media except {', '.join(HELD_OUT)}: "
+                f"{len(names)} face sets ({', '.join(names)})",
+        "rebuild": "python scripts/train_prior.py --workspace DIR --iters " + str(args.iters),
+    })
+    print(f"{OUT} ({OUT.stat().st_size / 1e6:.1f} MB) sha256 {digest}")
+
+
+if __name__ == "__main__":
+    main()
