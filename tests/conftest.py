@@ -136,3 +136,43 @@ def model_ws(tmp_path, model_ws_root) -> Path:
     target = tmp_path / "ws"
     shutil.copytree(model_ws_root, target)
     return target
+
+
+def side_by_side(left: Path, right: Path, out: Path, frames: int, height: int = 256) -> Path:
+    """Two real clips side by side, each scaled to ``height`` pixels high, ``frames`` frames, no audio."""
+    args = [ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", "-i", str(left), "-i", str(right),
+            "-filter_complex", f"[0:v]scale=-2:{height}[a];[1:v]scale=-2:{height}[b];[a][b]hstack=inputs=2",
+            "-frames:v", str(frames), "-an", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", str(out)]
+    subprocess.run(args, check=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def two_people_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two real people talking at once: AOC (left half) and Katie Hill (right half), 50 frames, 512 x 256."""
+    out = tmp_path_factory.mktemp("clips") / "two_people.mp4"
+    return side_by_side(VIDEO / "aoc__hdtf_wda_000.mp4", VIDEO / "katie_hill__hdtf_wda_000.mp4", out, 50)
+
+
+@pytest.fixture(scope="session")
+def two_people_root(tmp_path_factory, two_people_clip, insightface_plugins) -> Path:
+    """A workspace holding the face set 'two_people' of ``two_people_clip`` (128 px faces)."""
+    root = tmp_path_factory.mktemp("people_ws")
+    extract(two_people_clip, FaceSet(root / "facesets" / "two_people"), insightface_plugins,
+            ExtractSettings(face_size=128))
+    return root
+
+
+@pytest.fixture(scope="session")
+def foreman_root(tmp_path_factory, insightface_plugins) -> Path:
+    """A workspace with face set 'foreman': Foreman's first 192 frames, a man turning his head to both sides.
+
+    Frames 75-90 hold one steady turn from his face pointing to the image's right (yaw +31) to
+    pointing to its left (yaw -27), checked by eye on a contact sheet.
+    """
+    root = tmp_path_factory.mktemp("foreman_ws")
+    clip = cut(VIDEO / "foreman__cif_h264_conformance.mp4", root / "foreman.mp4", start=0, frames=192,
+               copy_audio=False)
+    extract(clip, FaceSet(root / "facesets" / "foreman"), insightface_plugins,
+            ExtractSettings(face_size=96, min_size=20))
+    return root

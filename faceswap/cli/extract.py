@@ -1,6 +1,7 @@
 """``faceswap extract``: thin: parse options, call the library, report."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import click
@@ -10,10 +11,11 @@ from faceswap.cli.context import AppContext
 from faceswap.errors import InputError
 from faceswap.extract.pipeline import ExtractSettings, extract
 from faceswap.extract.plugins import ExtractChoice, build_extract_plugins
-from faceswap.extract.reference import reference_from_photo
+from faceswap.extract.reference import ReferenceFilter, reference_from_photo
 from faceswap.faceset.store import FaceSet
 from faceswap.hashing import file_sha256
 from faceswap.media.video import open_source
+from faceswap.people.selection import person_identity
 
 
 @click.command("extract")
@@ -41,9 +43,11 @@ from faceswap.media.video import open_source
 @click.option("--min-size", type=click.IntRange(min=1), default=32, show_default=True,
               help="Ignore faces whose box is smaller than this many pixels.")
 @click.option("--ref", type=click.Path(path_type=Path),
-              help="Photo of the person to keep: faces of anyone else are skipped.")
+              help="Photo of the person to keep: tracks of anyone else are skipped.")
+@click.option("--person", help="Keep only this named person (see 'faceswap people name'): NAME as named in any "
+                               "face set of the workspace, or SET:NAME. Like --ref, without a photo.")
 @click.option("--ref-threshold", type=click.FloatRange(-1, 1), default=0.35, show_default=True,
-              help="Identity similarity (cosine) a face needs to count as the --ref person.")
+              help="Identity similarity (cosine) a track needs to count as the --ref / --person person.")
 @click.option("--size", "face_size", type=click.IntRange(64, 1024), default=256, show_default=True,
               help="Side in pixels of the stored aligned faces.")
 @click.option("--redetect", "redetect_every", type=click.IntRange(min=1), default=5, show_default=True,
@@ -56,7 +60,8 @@ from faceswap.media.video import open_source
 def extract_command(app: AppContext, source: Path, name: str | None, detector: str, landmarker: str,
                     maskers: tuple[str, ...], identity: str, overrides: tuple[str, ...],
                     model_root: Path | None, every: int, max_faces: int, min_size: int, ref: Path | None,
-                    ref_threshold: float, face_size: int, redetect_every: int, fresh: bool) -> None:
+                    person: str | None, ref_threshold: float, face_size: int, redetect_every: int,
+                    fresh: bool) -> None:
     """Detect, align and mask every face of SOURCE (a video or a folder of images).
 
     Faces go to <workspace>/facesets/<name>/faces/ as PNGs with their metadata embedded.
@@ -66,6 +71,8 @@ def extract_command(app: AppContext, source: Path, name: str | None, detector: s
     source_info = open_source(source).info          # fails fast on a missing or broken file
     if ref is not None and not ref.is_file():
         raise InputError(f"--ref photo not found: {ref}")
+    if ref is not None and person is not None:
+        raise InputError("use --ref or --person, not both")
     choice = ExtractChoice(detector, landmarker, tuple(maskers), None if identity == "none" else identity)
     chosen = {"detector": [detector], "landmarker": [landmarker], "masker": list(maskers)}
     if choice.identity:
@@ -76,9 +83,17 @@ def extract_command(app: AppContext, source: Path, name: str | None, detector: s
     done_before = faceset.read_manifest().frames_done if faceset.exists() and not fresh else 0
 
     plugins = build_extract_plugins(app.registry, choice, options, app.device())
+    reference, ref_digest = None, ""
+    if ref is not None:
+        reference, ref_digest = reference_from_photo(ref, plugins, ref_threshold), file_sha256(ref)
+    elif person is not None:
+        if choice.identity is None:
+            raise InputError("--person needs an identity plugin; do not combine it with --identity none")
+        identity = person_identity(app.workspace, person)
+        reference = ReferenceFilter(identity, ref_threshold)
+        ref_digest = hashlib.sha256(identity.astype("<f4").tobytes()).hexdigest()
     settings = ExtractSettings(every=every, max_faces=max_faces, min_size=min_size, face_size=face_size,
-                               redetect_every=redetect_every, ref_threshold=ref_threshold, ref_sha256=file_sha256(ref) if ref else "")
-    reference = reference_from_photo(ref, plugins, ref_threshold) if ref else None
+                               redetect_every=redetect_every, ref_threshold=ref_threshold, ref_sha256=ref_digest)
     total = len(range(0, source_info.frame_count, every))
     initial = min(len(range(0, done_before, every)), total)
     with tqdm(total=total, initial=initial, unit="frame", desc=f"extract {source.name}",

@@ -6,6 +6,7 @@ else is a bug: a one-line notice, the traceback in ``<workspace>/logs/``, exit 2
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 import time
@@ -22,8 +23,45 @@ from faceswap.runtime.signals import stop_on_signals
 from faceswap.workspace import Workspace, default_workspace
 
 
+# Every command, imported only when it runs (or is listed): 'faces' and 'people' need no torch,
+# whose import alone takes seconds.
+COMMANDS = {
+    "export": "faceswap.cli.export:export_command",
+    "extract": "faceswap.cli.extract:extract_command",
+    "faces": "faceswap.cli.faces:faces_command",
+    "mask": "faceswap.cli.mask:mask_command",
+    "merge": "faceswap.cli.merge:merge_command",
+    "people": "faceswap.cli.people:people_command",
+    "plugins": "faceswap.cli.plugins:plugins_command",
+    "score": "faceswap.cli.score:score_command",
+    "train": "faceswap.cli.train:train_command",
+    "morph": "faceswap.cli.latent:morph_command",
+    "generate": "faceswap.cli.latent:generate_command",
+    "attribute": "faceswap.cli.latent:attribute_command",
+}
+
+
 class FaceswapGroup(click.Group):
-    """A click group whose commands report errors the faceswap way."""
+    """A click group whose commands report errors the faceswap way and are imported when first used."""
+
+    def __init__(self, *args, lazy_commands: dict[str, str] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})     # name -> "module:attribute"
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in self.lazy_commands:
+            module, attribute = self.lazy_commands[name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
+
+    @property
+    def all_commands(self) -> dict[str, click.Command]:
+        """Every command, imported (for tests and documentation)."""
+        ctx = click.Context(self)
+        return {name: self.get_command(ctx, name) for name in self.list_commands(ctx)}
 
     def invoke(self, ctx: click.Context):
         try:
@@ -54,7 +92,7 @@ def _write_crash_log(workspace: Workspace) -> Path | None:
         return None
 
 
-@click.group(cls=FaceswapGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=FaceswapGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="faceswap")
 @click.option("--workspace", "-w", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for face sets, models, output and drop-in plugins "
@@ -74,28 +112,3 @@ def cli(ctx: click.Context, workspace: Path | None, device: str, threads: int, v
     ws = Workspace(workspace) if workspace is not None else default_workspace()
     limit_threads(threads)
     ctx.obj = AppContext(workspace=ws, device_choice=device, threads=threads, verbose=verbose)
-
-
-def _register_commands() -> None:
-    from faceswap.cli.export import export_command
-    from faceswap.cli.extract import extract_command
-    from faceswap.cli.latent import attribute_command, generate_command, morph_command
-    from faceswap.cli.mask import mask_command
-    from faceswap.cli.merge import merge_command
-    from faceswap.cli.plugins import plugins_command
-    from faceswap.cli.score import score_command
-    from faceswap.cli.train import train_command
-
-    cli.add_command(extract_command)
-    cli.add_command(merge_command)
-    cli.add_command(mask_command)
-    cli.add_command(export_command)
-    cli.add_command(plugins_command)
-    cli.add_command(score_command)
-    cli.add_command(train_command)
-    cli.add_command(morph_command)
-    cli.add_command(generate_command)
-    cli.add_command(attribute_command)
-
-
-_register_commands()

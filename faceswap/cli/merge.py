@@ -1,6 +1,7 @@
 """``faceswap merge``: thin: parse options, call the library, report."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from pathlib import Path
@@ -19,8 +20,10 @@ from faceswap.faceset.store import FaceSet
 from faceswap.media.encoding import check_encoder
 from faceswap.media.image import write_image
 from faceswap.media.video import EncodeSettings, open_source
+from faceswap.people.selection import faces_like, map_people, split_spec
 from faceswap.merge.masks import parse_mask_mode, require_stored_mask
 from faceswap.merge.outputs import FramesOutput, VideoOutput
+from faceswap.merge.multi import MultiMerger, parse_map
 from faceswap.merge.pipeline import Merger, MergeSettings, faces_by_frame, merge
 from faceswap.merge.smoothing import SmoothingConfig
 from faceswap.merge.swapper import ENGINES, FaceSwapper
@@ -53,7 +56,10 @@ log = logging.getLogger(__name__)
 @click.option("--no-smooth", is_flag=True, help="Do not smooth the face alignment over time (smoothing stops jitter).")
 @click.option("--smooth-beta", type=click.FloatRange(min=0), default=5.0, show_default=True,
               help="How quickly smoothing gives way to fast head moves (higher: less lag, more jitter).")
-@click.option("--ref", type=click.Path(path_type=Path), help="Swap only the person in this photo.")
+@click.option("--ref", type=click.Path(path_type=Path), help="Swap only the person in this photo (whole tracks).")
+@click.option("--map", "person_map", multiple=True, metavar="PERSON=MODEL",
+              help="Swap PERSON (a name or person-N of the face set's people, see 'faceswap people') with MODEL; "
+                   "repeat for several people. Everyone not mapped is left untouched. Replaces --model.")
 @click.option("--ref-threshold", type=click.FloatRange(-1, 1), default=0.35, show_default=True,
               help="Identity similarity a face needs to count as the --ref person.")
 @click.option("--codec", default="libx264", show_default=True, help="ffmpeg video encoder.")
@@ -77,7 +83,8 @@ def merge_command(app: AppContext, video: Path, model_name: str, faceset: str | 
                   color: str, blender: str, overrides: tuple[str, ...], mask: str, erode: float, blur: float,
                   no_smooth: bool, smooth_beta: float, ref: Path | None, ref_threshold: float, codec: str, crf: int,
                   encode_preset: str, watermark: bool, frames_out: Path | None, preview_frame: int | None,
-                  batch: int, engine: str, no_report: bool, score_every: int | None) -> None:
+                  batch: int, engine: str, no_report: bool, score_every: int | None,
+                  person_map: tuple[str, ...]) -> None:
     """Swap the faces of VIDEO for the source person of a trained model.
 
     Every frame keeps its resolution and timing and the audio is copied; the file is
@@ -93,7 +100,7 @@ def merge_command(app: AppContext, video: Path, model_name: str, faceset: str | 
                MergeSettings(mask=mask, erode=erode, blur=blur, smooth=not no_smooth,
                              smoothing=SmoothingConfig(beta=smooth_beta), watermark=watermark, batch=batch),
                ref, ref_threshold, EncodeSettings(codec=codec, crf=crf, preset=encode_preset), frames_out, preview_frame,
-               None if no_report else score_every or 0, engine)
+               None if no_report else score_every or 0, parse_map(person_map), engine)
     finally:
         torch.set_num_threads(threads)
 
@@ -106,59 +113,105 @@ def _mask_mode(value: str) -> str:
 def _merge(app: AppContext, device, video: Path, model_name: str, faceset: str | None, output: Path | None,
            color: str, blender: str, overrides: tuple[str, ...], settings: MergeSettings, ref: Path | None,
            ref_threshold: float, encode: EncodeSettings, frames_out: Path | None, preview_frame: int | None,
-           score_every: int | None, engine: str = "torch") -> None:
+           score_every: int | None, mapping: dict[str, str], engine: str = "torch") -> None:
+    source = _open_video(video)
+    if frames_out is None and preview_frame is None:     # refuse an encoder that cannot do it before any work
+        encode = check_encoder(encode, source.info.width, source.info.height)
+    models = list(dict.fromkeys(mapping.values())) or [model_name]
+    swappers = {name: FaceSwapper(app.workspace.model_dir(name), app.registry, device, engine) for name in models}
+    options = app.plugin_options({"color": [color], "blender": [blender]}, overrides)
+    color_plugin = app.registry.create("color", color, options["color"][color], device)
+    blender_plugin = app.registry.create("blender", blender, options["blender"][blender], device)
+    faces_set = FaceSet(app.workspace.faceset_dir(faceset or video.stem))
+    faces = faces_by_frame(_ensure_faceset(app, device, video, source, faces_set, swappers.values()))
+    require_stored_mask((r for records in faces.values() for r in records), settings.mask, faces_set.folder.name)
+    if ref is not None:         # whole tracks whose person is the one in the photo
+        plugins = plugins_like(app, _related_sets(app, faces_set, swappers.values()), device)
+        chosen = faces_like(faces_set, reference_from_photo(ref, plugins, ref_threshold).embedding, ref_threshold)
+        faces = {i: kept for i, records in faces.items()
+                 if (kept := [r for r in records if (r.frame_index, r.face_index) in chosen])}
+    fps = float(source.info.fps)
+    routes = map_people(app.workspace, faces_set, mapping) if mapping else None
+    if routes is not None:
+        plain = dataclasses.replace(settings, watermark=False)      # drawn once, on the whole frame
+        merger: Merger | MultiMerger = MultiMerger({name: Merger(swapper, color_plugin, blender_plugin, plain, fps)
+                                                    for name, swapper in swappers.items()}, routes, settings)
+    else:
+        merger = Merger(swappers[model_name], color_plugin, blender_plugin, settings, fps)
+    if preview_frame is not None:
+        _preview(app, source, faces, merger, preview_frame, output, video)
+        return
+    out = _output(app, video, source, output, frames_out, encode)
+    scorings: dict[str, LiveScoring] = {}
+    if score_every is not None:
+        tools = build_tools(app.registry, device)
+        every = score_every or default_every(fps)
+        scorings = {name: LiveScoring(RunScorer(tools.landmarker, tools.embedder), Sampling(every)) for name in models}
+    with tqdm(total=source.info.frame_count, unit="frame", desc=f"merge {video.name}", dynamic_ncols=True) as bar:
+        summary = merge(source, faces, merger, out, progress=bar,
+                        on_written=_score_each(scorings, routes) if scorings else None)
+    rate = summary.frames / summary.seconds if summary.seconds else 0.0
+    click.echo(f"{summary.frames} frames merged, {summary.faces_swapped} faces swapped, {summary.seconds:.1f} s "
+               f"({rate:.1f} frames/s) -> {out.path}")
+    for name, scoring in scorings.items():
+        folder = report_folder(out.path)
+        if routes is not None:      # one report per model, of the faces it swapped
+            folder = folder.with_name(f"{folder.name}-{name}")
+            click.echo(f"model {name} ({', '.join(who for who, m in mapping.items() if m == name)}):")
+        _report(app, tools, scoring, swappers[name].info, faces_set, source, out.path, folder)
+
+
+def _output(app: AppContext, video: Path, source, output: Path | None, frames_out: Path | None,
+            encode: EncodeSettings) -> FramesOutput | VideoOutput:
+    if frames_out is not None:
+        return FramesOutput(frames_out)
+    path = output or app.workspace.ensure(app.workspace.output) / f"{video.stem}_swapped.mp4"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return VideoOutput(path, source.info, encode)
+
+
+def _open_video(video: Path):
     source = open_source(video)
     if source.info.fps == 0:
         raise InputError(f"{video} is not a video: merge needs a video (use --frames-out for image folders)")
     if source.info.damage:
         log.warning("%s is truncated or damaged (%s): merging the %d frames that can be read",
                     video, source.info.damage, source.info.frame_count)
-    if frames_out is None and preview_frame is None:     # refuse an encoder that cannot do it before any work
-        encode = check_encoder(encode, source.info.width, source.info.height)
-    swapper = FaceSwapper(app.workspace.model_dir(model_name), app.registry, device, engine)
-    options = app.plugin_options({"color": [color], "blender": [blender]}, overrides)
-    color_plugin = app.registry.create("color", color, options["color"][color], device)
-    blender_plugin = app.registry.create("blender", blender, options["blender"][blender], device)
-    faces_set = FaceSet(app.workspace.faceset_dir(faceset or video.stem))
-    reference = None
-    if ref is not None or not (faces_set.exists() and faces_set.read_manifest().complete):
-        model_sets = swapper.info.get("facesets", {})
-        plugins = plugins_like(app, [faces_set.folder.name, *model_sets.get("dst", []), *model_sets.get("src", [])],
-                               device)
-        if not (faces_set.exists() and faces_set.read_manifest().complete):
-            app.workspace.ensure(app.workspace.facesets)
-            with tqdm(total=source.info.frame_count, unit="frame", desc=f"extract {video.name}") as bar:
-                extract(video, faces_set, plugins, ExtractSettings(), progress=bar)
-        if ref is not None:
-            reference = reference_from_photo(ref, plugins, ref_threshold)
-    merger = Merger(swapper, color_plugin, blender_plugin, settings, float(source.info.fps), reference)
-    faces = faces_by_frame(faces_set)
-    require_stored_mask((r for records in faces.values() for r in records), settings.mask, faces_set.folder.name)
-    if preview_frame is not None:
-        _preview(app, source, faces, merger, preview_frame, output, video)
-        return
-    if frames_out is not None:
-        out = FramesOutput(frames_out)
-    else:
-        path = output or app.workspace.ensure(app.workspace.output) / f"{video.stem}_swapped.mp4"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        out = VideoOutput(path, source.info, encode)
-    scoring = None
-    if score_every is not None:
-        tools = build_tools(app.registry, device)
-        every = score_every or default_every(float(source.info.fps))
-        scoring = LiveScoring(RunScorer(tools.landmarker, tools.embedder), Sampling(every))
-    with tqdm(total=source.info.frame_count, unit="frame", desc=f"merge {video.name}", dynamic_ncols=True) as bar:
-        summary = merge(source, faces, merger, out, progress=bar, on_written=scoring.written if scoring else None)
-    rate = summary.frames / summary.seconds if summary.seconds else 0.0
-    click.echo(f"{summary.frames} frames merged, {summary.faces_swapped} faces swapped, {summary.seconds:.1f} s "
-               f"({rate:.1f} frames/s) -> {out.path}")
-    if scoring is not None:
-        _report(app, tools, scoring, swapper.info, faces_set, source, out.path)
+    return source
+
+
+def _ensure_faceset(app: AppContext, device, video: Path, source, faces_set: FaceSet, swappers) -> FaceSet:
+    """The destination face set, extracted first (with the plugins of related sets) when it is not complete."""
+    if not (faces_set.exists() and faces_set.read_manifest().complete):
+        plugins = plugins_like(app, _related_sets(app, faces_set, swappers), device)
+        app.workspace.ensure(app.workspace.facesets)
+        with tqdm(total=source.info.frame_count, unit="frame", desc=f"extract {video.name}") as bar:
+            extract(video, faces_set, plugins, ExtractSettings(), progress=bar)
+    return faces_set
+
+
+def _related_sets(app: AppContext, faces_set: FaceSet, swappers) -> list[str]:
+    """The destination set, then the face sets the models were trained on (SET:PERSON -> SET)."""
+    names = [faces_set.folder.name]
+    for swapper in swappers:
+        sets = swapper.info.get("facesets", {})
+        names += [split_spec(app.workspace, n)[0] for n in (*sets.get("dst", []), *sets.get("src", []))]
+    return list(dict.fromkeys(names))
+
+
+def _score_each(scorings: dict[str, LiveScoring], routes: dict[tuple[int, int], str] | None):
+    """merge's on_written: all swapped faces to the one scoring, or each face to its model's."""
+    if routes is None:
+        return next(iter(scorings.values())).written
+
+    def written(frame, merged, records) -> None:
+        for name, scoring in scorings.items():
+            scoring.written(frame, merged, [r for r in records if routes.get((r.frame_index, r.face_index)) == name])
+    return written
 
 
 def _report(app: AppContext, tools: ScoreTools, scoring: LiveScoring, model_info: dict, faces_set: FaceSet,
-            source, output: Path) -> None:
+            source, output: Path, folder: Path) -> None:
     """Score what was just merged and say it in two lines (the video is already complete)."""
     faces = scoring.finish()
     if not faces:
@@ -166,16 +219,18 @@ def _report(app: AppContext, tools: ScoreTools, scoring: LiveScoring, model_info
         return
     sampling = scoring.collector.sampling
     context = ScoreContext(str(source.info.path), str(output), source.info.frame_count, sampling.every,
-                           sampling.length, tuple(model_info.get("facesets", {}).get("src", ["src"])),
+                           sampling.length,
+                           tuple(dict.fromkeys(split_spec(app.workspace, n)[0]
+                                             for n in model_info.get("facesets", {}).get("src", ["src"]))),
                            faces_set.folder.name)
-    report, page = finish_report(app.workspace, tools, faces, context, faces_set, report_folder(output))
+    report, page = finish_report(app.workspace, tools, faces, context, faces_set, folder)
     click.echo(f"quality: {report.headline}")
     if "identity" in report.context.extra:
         click.echo(f"quality: identity {report.context.extra['identity']}")
     click.echo(f"quality report -> {page}")
 
 
-def _preview(app: AppContext, source, faces, merger: Merger, index: int, output: Path | None, video: Path) -> None:
+def _preview(app: AppContext, source, faces, merger: Merger | MultiMerger, index: int, output: Path | None, video: Path) -> None:
     if index >= source.info.frame_count:
         raise InputError(f"--preview-frame {index} is past the last frame ({source.info.frame_count - 1})")
     frame = next(iter(source.frames(start=index)))

@@ -19,9 +19,11 @@ TRAIN_KINDS = ("model", "loss", "sample")
 @click.option("--name", help="Model folder in <workspace>/models/ [default: the model plugin's name]. "
                              "An existing model resumes where it stopped.")
 @click.option("--src", multiple=True, default=("src",), show_default=True,
-              help="Face set(s) of the source person, whose face is put in; repeat for several.")
+              help="Face set(s) of the source person, whose face is put in; repeat for several. "
+                   "SET:NAME takes one named person of a set ('faceswap people').")
 @click.option("--dst", multiple=True, default=("dst",), show_default=True,
-              help="Face set(s) of the destination person, whose face is replaced; repeat for several.")
+              help="Face set(s) of the destination person, whose face is replaced; repeat for several "
+                   "(SET:NAME as for --src).")
 @click.option("--faces", multiple=True, help="Face set(s) for a one-decoder model (vae), or for --pretrain, instead "
                                              "of --src/--dst; repeat for several.")
 @click.option("--pretrain", is_flag=True, help="Train a face prior on the --faces sets of many people: every decoder "

@@ -2,8 +2,9 @@
 
 Decoding runs in a prefetch thread and PNG encoding + file writes in a writer
 thread, so the networks (in the calling thread) never wait on I/O. The detector runs
-on the first frame of each window of ``redetect_every`` frames; faces are tracked by
-their landmarks in between (extract/tracking.py).
+on the first frame of each window of ``redetect_every`` frames (and after a cut); faces are
+followed by their landmarks in between (extract/tracking.py), and every face is linked to the
+track of the same person in the frames before it (extract/linking.py).
 The manifest's resume mark moves through the same writer queue, after the faces
 of the frames it covers, so a kill at any moment leaves a consistent face set.
 """
@@ -21,6 +22,7 @@ import numpy as np
 
 from faceswap.align.warp import align_face, points_to_face
 from faceswap.errors import NoFaceError
+from faceswap.extract.linking import TrackLinker
 from faceswap.extract.plugins import ExtractPlugins
 from faceswap.extract.reference import ReferenceFilter
 from faceswap.extract.tracking import FaceFinder, FoundFace
@@ -35,6 +37,8 @@ from faceswap.types import AlignedFace, Frame
 
 log = logging.getLogger(__name__)
 
+TRACKING_STATE = "tracking"     # manifest.extra key: the track linker's state at the resume mark
+
 @dataclass(frozen=True)
 class ExtractSettings:
     """What changes which faces are written (stored in the manifest, checked on resume)."""
@@ -46,7 +50,7 @@ class ExtractSettings:
     coverage: float = 2.2       # template units the stored crop shows (see align/template.py)
     redetect_every: int = 5     # run the detector on every Nth used frame, track in between
     ref_threshold: float = 0.35  # identity cosine a face needs to match --ref
-    ref_sha256: str = ""        # which --ref photo was used, if any
+    ref_sha256: str = ""        # which --ref photo (or --person identity) was used, if any
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,7 @@ def _extract_frames(source: FrameSource, faceset: FaceSet, manifest: FaceSetMani
                     counters: _Counters) -> FaceSetManifest:
     """Process every frame from the resume mark on; returns the last manifest written."""
     finder = FaceFinder(plugins, settings.min_size, settings.max_faces)
+    linker = TrackLinker(manifest.extra.get(TRACKING_STATE))
     writer: BackgroundWorker = BackgroundWorker(lambda job: job(), depth=64)
     faces_done = manifest.faces_done or 0
     unreadable_before = source.unreadable
@@ -122,12 +127,13 @@ def _extract_frames(source: FrameSource, faceset: FaceSet, manifest: FaceSetMani
     try:
         for batch in _batches(source.frames(start=manifest.frames_done, every=settings.every), window):
             finder.reset()
-            faces = _process(batch, finder, plugins, settings, reference, source.info.path.name)
+            faces = _process(batch, finder, linker, plugins, settings, reference, source.info.path.name)
             for face_image, record in faces:
                 writer.submit(lambda img=face_image, rec=record: faceset.write_face(img, rec))
             faces_done += len(faces)
             manifest = replace(manifest, frames_done=batch[-1].index + 1, faces_done=faces_done,
-                               unreadable=manifest.unreadable + source.unreadable - unreadable_before)
+                               unreadable=manifest.unreadable + source.unreadable - unreadable_before,
+                               extra={**manifest.extra, TRACKING_STATE: linker.state()})
             unreadable_before = source.unreadable
             writer.submit(lambda m=manifest: faceset.write_manifest(m))
             with_face = {rec.frame_index for _, rec in faces}
@@ -157,28 +163,42 @@ def _finish(source: FrameSource, faceset: FaceSet, manifest: FaceSetManifest) ->
 
 
 def _process(
-    batch: list[Frame], finder: FaceFinder, plugins: ExtractPlugins, settings: ExtractSettings,
-    reference: ReferenceFilter | None, source_name: str,
+    batch: list[Frame], finder: FaceFinder, linker: TrackLinker, plugins: ExtractPlugins,
+    settings: ExtractSettings, reference: ReferenceFilter | None, source_name: str,
 ) -> list[tuple[np.ndarray, FaceRecord]]:
-    found = [(frame, face) for frame in batch for face in finder.find(frame.image)]
-    if reference is not None:
-        keep = reference.matches([face.embedding for _, face in found])
+    found = _find_and_link(batch, finder, linker)
+    if reference is not None:       # whole tracks: a face counts as its track's person
+        keep = reference.matches([linker.identity(track) for _, _, track in found])
         found = [item for item, ok in zip(found, keep) if ok]
+    linker.forget_ended()
     if not found:
         return []
     aligned = [align_face(frame.image, face.landmarks, settings.face_size, settings.coverage)
-               for frame, face in found]
-    face_points = np.stack([points_to_face(face.landmarks.points, a.matrix) for (_, face), a in zip(found, aligned)])
+               for frame, face, _ in found]
+    face_points = np.stack([points_to_face(face.landmarks.points, a.matrix)
+                            for (_, face, _), a in zip(found, aligned)])
     masks = plugins.mask(np.stack([a.image for a in aligned]), face_points)
     results, face_index = [], {}
-    for (frame, face), crop, mask_set in zip(found, aligned, masks):
+    for (frame, face, track), crop, mask_set in zip(found, aligned, masks):
         index = face_index[frame.index] = face_index.get(frame.index, -1) + 1
-        results.append((crop.image, _record(frame, face, crop, mask_set, index, plugins, source_name)))
+        results.append((crop.image, _record(frame, face, crop, mask_set, index, track, plugins, source_name)))
     return results
 
 
+def _find_and_link(batch: list[Frame], finder: FaceFinder, linker: TrackLinker) -> list[tuple[Frame, FoundFace, int]]:
+    """(frame, face, track id) of every face of the batch, frame by frame."""
+    found = []
+    for frame in batch:
+        if linker.new_frame(frame.image):
+            finder.reset()      # a cut: detect afresh instead of following landmarks into the new shot
+        faces = finder.find(frame.image)
+        tracks = linker.link([face.detection.box for face in faces], [face.embedding for face in faces])
+        found += [(frame, face, track) for face, track in zip(faces, tracks)]
+    return found
+
+
 def _record(frame: Frame, face: FoundFace, crop: AlignedFace, masks: dict[str, np.ndarray],
-            face_index: int, plugins: ExtractPlugins, source_name: str) -> FaceRecord:
+            face_index: int, track: int, plugins: ExtractPlugins, source_name: str) -> FaceRecord:
     height, width = frame.image.shape[:2]
     det, lm = face.detection, face.landmarks
     return FaceRecord(
@@ -187,7 +207,7 @@ def _record(frame: Frame, face: FoundFace, crop: AlignedFace, masks: dict[str, n
         keypoints=det.keypoints, landmarks=lm.points, landmark_score=lm.score, matrix=crop.matrix,
         size=crop.size, coverage=crop.coverage,
         masks={name: np.round(m * 255).astype(np.uint8) for name, m in masks.items()},
-        embedding=face.embedding, producers=plugins.producers,
+        embedding=face.embedding, producers=plugins.producers, track=track,
     )
 
 

@@ -16,7 +16,7 @@ from faceswap import __version__
 from faceswap.errors import FaceSetError
 from faceswap.media.image import decode_image, encode_image
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 LABEL_KINDS = ("include", "exclude")
 
 
@@ -28,16 +28,29 @@ def _identity_to_embedding(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _add_mask_labels(data: dict[str, Any]) -> dict[str, Any]:
-    """2 -> 3: a face carries the mask polygons a user drew on it (none yet)."""
+def _add_track(data: dict[str, Any]) -> dict[str, Any]:
+    """2 -> 3: faces carry the id of the track they belong to; older faces have none (null).
+
+    A record alone cannot say which faces it was tracked with, so this stays null and
+    faceswap/people/tracks.py derives tracks for such faces from their neighbours when needed.
+    """
     data = dict(data)
-    data.setdefault("labels", [])
+    data["track"] = None
     data["schema"] = 3
     return data
 
 
+def _add_mask_labels(data: dict[str, Any]) -> dict[str, Any]:
+    """3 -> 4: a face carries the mask polygons a user drew on it (none yet)."""
+    data = dict(data)
+    data["labels"] = []
+    data["schema"] = 4
+    return data
+
+
 # Each migration turns a record of version N into N + 1. Add one per schema bump.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _identity_to_embedding, 2: _add_mask_labels}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    1: _identity_to_embedding, 2: _add_track, 3: _add_mask_labels}
 
 
 @dataclass(frozen=True)
@@ -80,6 +93,7 @@ class FaceRecord:
     embedding: np.ndarray | None    # (D,) unit vector of the person's identity (identity plugin)
     producers: tuple[Producer, ...]
     frame_name: str = ""
+    track: int | None = None        # id of the face's track within its face set (None: extracted before tracks)
     labels: tuple[MaskLabel, ...] = ()     # mask polygons drawn by the user, in order
     faceswap_version: str = __version__
     schema: int = SCHEMA_VERSION
@@ -101,6 +115,7 @@ def record_to_json(record: FaceRecord) -> dict[str, Any]:
                    "width": record.frame_size[0], "height": record.frame_size[1],
                    "frame_name": record.frame_name},
         "face_index": record.face_index,
+        "track": record.track,
         "detection": {"box": _floats(record.box), "score": record.detection_score,
                       "keypoints": None if record.keypoints is None else _floats(record.keypoints)},
         "landmarks": {"points": _floats(record.landmarks), "score": record.landmark_score},
@@ -115,22 +130,25 @@ def record_to_json(record: FaceRecord) -> dict[str, Any]:
     }
 
 
-def record_from_json(data: Any, where: str) -> FaceRecord:
-    """Validate, migrate and build a FaceRecord; FaceSetError naming ``where`` otherwise."""
+def record_from_json(data: Any, where: str, *, masks: bool = True) -> FaceRecord:
+    """Validate, migrate and build a FaceRecord; FaceSetError naming ``where`` otherwise.
+
+    ``masks=False`` leaves the masks out (empty), for readers that only need the numbers.
+    """
     try:
         data = migrate(data)
         src, det, lmk = data["source"], data["detection"], data["landmarks"]
         record = FaceRecord(
             source=str(src["name"]), frame_index=int(src["frame"]), pts=float(src["pts"]),
             frame_size=(int(src["width"]), int(src["height"])), frame_name=str(src.get("frame_name", "")),
-            face_index=int(data["face_index"]),
+            face_index=int(data["face_index"]), track=None if data["track"] is None else int(data["track"]),
             box=_array(det["box"], (4,)), detection_score=float(det["score"]),
             keypoints=None if det["keypoints"] is None else _array(det["keypoints"], (-1, 2)),
             landmarks=_array(lmk["points"], (68, 2)),
             landmark_score=None if lmk["score"] is None else float(lmk["score"]),
             matrix=_array(data["matrix"], (2, 3), np.float64),
             size=int(data["size"]), coverage=float(data["coverage"]),
-            masks={k: _mask(v, int(data["size"])) for k, v in data["masks"].items()},
+            masks={k: _mask(v, int(data["size"])) for k, v in data["masks"].items()} if masks else {},
             embedding=None if data["embedding"] is None
             else np.frombuffer(base64.b64decode(data["embedding"]), "<f4").astype(np.float32),
             producers=tuple(Producer(**p) for p in data["producers"]),

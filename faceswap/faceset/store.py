@@ -121,7 +121,8 @@ class FaceSet:
         kept = sum(1 for path in present if frame_of(path) < previous.frames_done)
         resumed = replace(manifest, frames_done=previous.frames_done, complete=previous.complete,
                           faces_done=previous.faces_done if previous.complete else kept,
-                          faces_sha256=previous.faces_sha256, unreadable=previous.unreadable)
+                          faces_sha256=previous.faces_sha256, unreadable=previous.unreadable,
+                          extra={**manifest.extra, **previous.extra})
         self.write_manifest(resumed)
         return resumed
 

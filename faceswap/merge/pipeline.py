@@ -1,6 +1,7 @@
 """frame -> faces -> model -> colour -> warp back -> blend -> output.
 
-Faces come from the destination's face set (a deleted face file is simply not swapped).
+Faces come from the destination's face set (a deleted face file is simply not swapped); the
+caller picks which (``--ref``, ``--map``: whole tracks of a person, faceswap/people/selection.py).
 Decoding runs in a prefetch thread, the model in batches here, and encoding in ffmpeg
 fed by a writer thread, so the three overlap. Each face is warped back and blended only
 inside its own bounding box, so the rest of the frame is never touched.
@@ -17,7 +18,6 @@ import numpy as np
 
 from faceswap.align.template import face_matrix
 from faceswap.align.warp import warp_to_face
-from faceswap.extract.reference import ReferenceFilter
 from faceswap.faceset.schema import FaceRecord
 from faceswap.faceset.store import FaceSet
 from faceswap.media.video import FrameSource
@@ -79,11 +79,9 @@ class _Job:
 class Merger:
     """Swaps the faces of frames with one model and one colour/blend plugin pair."""
 
-    def __init__(self, swapper: FaceSwapper, color: Any, blender: Any, settings: MergeSettings,
-                 fps: float, reference: ReferenceFilter | None = None) -> None:
+    def __init__(self, swapper: FaceSwapper, color: Any, blender: Any, settings: MergeSettings, fps: float) -> None:
         self.swapper, self.color, self.blender = swapper, color, blender
         self.settings = settings
-        self.reference = reference
         self.smoother = LandmarkSmoother(settings.smoothing, fps) if settings.smooth else None
         self.mask_mode = parse_mask_mode(settings.mask)
 
@@ -114,9 +112,6 @@ class Merger:
         return job.frame, image, len(job.records)
 
     def _prepare(self, frame: Frame, records: list[FaceRecord]) -> _Job:
-        if self.reference is not None:
-            keep = self.reference.matches([r.embedding for r in records])
-            records = [r for r, ok in zip(records, keep) if ok]
         points = [r.landmarks for r in records]
         if self.smoother is not None:
             points = self.smoother.smooth(points)
@@ -168,7 +163,17 @@ def paste_face(image: np.ndarray, face: np.ndarray, mask: np.ndarray, matrix: np
 WrittenFrame = Callable[[Frame, np.ndarray, list[FaceRecord]], None]
 
 
-def merge(source: FrameSource, faces: dict[int, list[FaceRecord]], merger: Merger, output: Output,
+class FrameMerger(Protocol):
+    """What ``merge()`` needs: a Merger, or a MultiMerger (merge/multi.py) of one per person."""
+
+    settings: MergeSettings
+
+    def infer(self, frames: Sequence[Frame], faces: dict[int, list[FaceRecord]]) -> list[Any]: ...
+
+    def finish(self, job: Any) -> tuple[Frame, np.ndarray, int]: ...
+
+
+def merge(source: FrameSource, faces: dict[int, list[FaceRecord]], merger: FrameMerger, output: Output,
           progress: Progress | None = None, on_written: WrittenFrame | None = None) -> MergeSummary:
     """Merge every frame of ``source`` into ``output``; frames without a face pass untouched.
 
@@ -181,7 +186,7 @@ def merge(source: FrameSource, faces: dict[int, list[FaceRecord]], merger: Merge
     started = time.perf_counter()
     counts = {"frames": 0, "faces": 0}
 
-    def finish_and_write(job: _Job) -> None:
+    def finish_and_write(job: Any) -> None:
         frame, image, swapped = merger.finish(job)
         output.write(frame.index, image)
         if on_written is not None:

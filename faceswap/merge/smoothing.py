@@ -64,7 +64,7 @@ class LandmarkSmoother:
             scale = float(np.ptp(points[17:], axis=0).max()) or 1.0
             match = min(free, key=lambda t: np.linalg.norm(t[0] - centre), default=None)
             if match is not None and np.linalg.norm(match[0] - centre) < 0.5 * scale:
-                free.remove(match)
+                free = [t for t in free if t is not match]      # by identity: == on arrays is ambiguous
                 filt = match[1]
             else:
                 filt = OneEuroFilter(self.config)

@@ -42,6 +42,7 @@ class SampleConfig:
     colour: float = 0.1         # colour jitter strength
     mask: str | None = None     # stored mask to use; None = the first one
     cache_mb: int = 512         # decoded-face cache per loader worker
+    uniform_pose: bool = False  # draw faces evenly over yaw/pitch cells, not evenly over faces (train/pose_balance.py)
 
 
 @dataclass
@@ -116,10 +117,12 @@ class FacePairDataset(Dataset):
     ``mask`` (1, R, R) and ``priority`` (1, R, R, eyes and mouth).
     """
 
-    def __init__(self, src: Sequence[Path], dst: Sequence[Path], config: SampleConfig, seed: int) -> None:
+    def __init__(self, src: Sequence[Path], dst: Sequence[Path], config: SampleConfig, seed: int,
+                 weights: dict[str, np.ndarray] | None = None) -> None:
         if not src or not dst:
             raise FaceSetError("training needs faces on both sides: a face set is empty")
         self.paths = {"src": list(src), "dst": list(dst)}
+        self.weights = weights or {}                # side -> (N,) probabilities of drawing each face
         self.config = config
         self.seed = seed
         self._reader: FaceReader | None = None       # made in each loader worker, on first use
@@ -132,11 +135,17 @@ class FacePairDataset(Dataset):
 
     def sample(self, side: str, index: int) -> dict[str, np.ndarray]:
         rng = np.random.default_rng([self.seed, index, SIDES.index(side)])
-        paths = self.paths[side]
         if self._reader is None:
             self._reader = FaceReader(self.config)
-        face = self._reader.first_readable(paths, int(rng.integers(len(paths))))
+        face = self._reader.first_readable(self.paths[side], self.pick(side, rng))
         return make_sample(face, self.config, rng)
+
+    def pick(self, side: str, rng: np.random.Generator) -> int:
+        """Which face of ``side`` a sample starts from: uniform over faces, or by ``weights``."""
+        weights = self.weights.get(side)
+        if weights is None:
+            return int(rng.integers(len(self.paths[side])))
+        return int(rng.choice(len(weights), p=weights))
 
 
 def load_face(path: Path, config: SampleConfig) -> _Face:

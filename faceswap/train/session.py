@@ -23,6 +23,7 @@ from faceswap.errors import FaceSetError, ModelError
 from faceswap.faceset.store import FaceSet, read_record
 from faceswap.locking import exclusive_lock
 from faceswap.options import build_options, describe, options_to_dict
+from faceswap.people.selection import faces_of, split_spec
 from faceswap.plugin_api import API_VERSION
 from faceswap.registry import Registry
 from faceswap.runtime.device import Device
@@ -33,6 +34,7 @@ from faceswap.train.hooks import CheckpointHook, LossLogHook, PreviewHook, Progr
 from faceswap.train.loop import TrainingRun, TrainSettings, train
 from faceswap.train.losses import LossConfig
 from faceswap.train.optimizers import DEFAULT_OPTIMIZER, make_optimizer
+from faceswap.train.pose_balance import pose_weights_for
 from faceswap.train.prior import AUTO, NONE, apply_prior, resolve_prior
 from faceswap.train.samples import FacePairDataset, FaceReader, SampleConfig, loader_batches, make_loader, make_sample
 from faceswap.train.step import AutoencoderStep
@@ -152,7 +154,8 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
     step_module = AutoencoderStep(model, loss_config, *_deep_losses(loss_config, options, device))
     if world > 1:
         step_module = torch.nn.parallel.DistributedDataParallel(step_module)
-    dataset = FacePairDataset(src, dst, sample_config, seed)
+    weights = {"src": pose_weights_for(src), "dst": pose_weights_for(dst)} if sample_config.uniform_pose else None
+    dataset = FacePairDataset(src, dst, sample_config, seed, weights)
     loader = make_loader(dataset, request.settings.batch, state.iteration, request.workers, rank, world)
     settings = dataclasses.replace(request.settings, optimizer=optimizer_name)
     run = TrainingRun(model, step_module, optimizer, loader_batches(loader), state, settings,
@@ -214,13 +217,10 @@ def _check_locked(plugin_cls: type, stored: Mapping[str, Any], options: Any, nam
 
 
 def _face_paths(workspace: Workspace, names: tuple[str, ...]) -> list[Path]:
+    """Face files of face sets, or of one person of a set (``SET:PERSON``)."""
     paths: list[Path] = []
     for name in names:
-        faceset = FaceSet(workspace.faceset_dir(name))
-        if not faceset.exists():
-            raise FaceSetError(f"no face set '{name}' in {workspace.facesets}: run 'faceswap extract {name}.mp4' "
-                               f"first, or name another with --src/--dst")
-        found = faceset.face_paths()
+        found = faces_of(workspace, name)
         if not found:
             raise FaceSetError(f"face set '{name}' holds no faces")
         paths += found
@@ -241,7 +241,7 @@ def _check_sample_mask(workspace: Workspace, name: str | None, facesets: tuple[s
 def warn_degenerate_input(workspace: Workspace, request: TrainRequest, two_people: bool) -> None:
     """Warn about face sets that cannot teach a swap: too few faces, or one person on both sides."""
     for name in dict.fromkeys((*request.src, *request.dst)):
-        count = len(FaceSet(workspace.faceset_dir(name)))
+        count = len(faces_of(workspace, name))
         if count < FEW_FACES:
             log.warning("face set '%s' holds only %d face%s: the model can only learn %s by heart and will not "
                         "swap other angles or expressions; extract more (a longer clip, or a smaller --every)",
@@ -263,6 +263,8 @@ def warn_degenerate_input(workspace: Workspace, request: TrainRequest, two_peopl
 
 
 def _source_digest(workspace: Workspace, name: str) -> str:
+    if split_spec(workspace, name)[1] is not None:
+        return ""           # two people of one video are two people
     try:
         return FaceSet(workspace.faceset_dir(name)).read_manifest().source_sha256
     except FaceSetError:

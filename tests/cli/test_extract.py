@@ -76,6 +76,7 @@ def test_kill_and_resume_gives_the_same_face_set(tmp_path, talking_frames):
         image_b, rec_b = read_face(pb)
         assert np.array_equal(image_a, image_b)
         assert np.array_equal(rec_a.matrix, rec_b.matrix)
+        assert rec_a.track == rec_b.track is not None      # the resumed run continues the same tracks
     assert not list((b.folder).rglob(".*.tmp"))
 
 
@@ -136,9 +137,17 @@ def test_bad_inputs_give_one_line_errors(tmp_path, workspace):
 
 
 def test_every_option_has_help():
-    for name, command in cli.commands.items():
-        result = CliRunner().invoke(cli, [name, "--help"])
-        assert result.exit_code == 0, name
+    def walk(command, path):
+        yield path, command
+        subcommands = command.all_commands if command is cli else getattr(command, "commands", {})
+        for name, sub in subcommands.items():
+            yield from walk(sub, [*path, name])
+
+    for path, command in walk(cli, []):
+        if not path:
+            continue
+        result = CliRunner().invoke(cli, [*path, "--help"])
+        assert result.exit_code == 0 and command.help, path
         options = [p for p in command.params if p.param_type_name == "option"]
-        assert all(p.help for p in options), f"{name}: an option lacks help"
+        assert all(p.help for p in options), f"{' '.join(path)}: an option lacks help"
     assert all(p.help for p in cli.params if p.param_type_name == "option" and p.name != "version")

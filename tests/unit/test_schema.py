@@ -1,4 +1,6 @@
 """Face records: round trip, validation, schema versions."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -67,24 +69,50 @@ def test_schema_1_records_keep_their_identity_vector_as_the_embedding():
     old = record_to_json(record)
     old["identity"] = old.pop("embedding")          # how faceswap before schema 2 wrote it
     old["schema"] = 1
+    del old["track"], old["labels"]
     back = record_from_json(old, "old face")
-    assert back.schema == schema.SCHEMA_VERSION == 3
+    assert back.schema == schema.SCHEMA_VERSION == 4
     assert np.array_equal(back.embedding, record.embedding)
 
 
-def test_schema_2_records_gain_an_empty_label_list():
-    old = record_to_json(_record())
-    del old["labels"]                               # how faceswap before schema 3 wrote it
+def test_the_track_round_trips_and_schema_2_records_have_none():
+    record = _record()
+    tracked = record_from_json(record_to_json(dataclasses.replace(record, track=17)), "face")
+    assert tracked.track == 17 and tracked.schema == 4
+    old = record_to_json(record)
+    del old["track"], old["labels"]
     old["schema"] = 2
+    back = record_from_json(old, "schema 2 face")
+    assert back.track is None and back.frame_index == 42 and back.labels == () and back.schema == 4
+
+
+def test_a_record_without_its_track_is_invalid():
+    data = record_to_json(_record())
+    del data["track"]
+    with pytest.raises(FaceSetError, match="invalid face record .*track"):
+        record_from_json(data, "faces/000042_01.png")
+
+
+def test_schema_3_records_gain_an_empty_label_list_and_keep_their_track():
+    old = record_to_json(dataclasses.replace(_record(), track=5))
+    del old["labels"]                               # how faceswap before schema 4 wrote it
+    old["schema"] = 3
     back = record_from_json(old, "old face")
-    assert back.schema == 3 and back.labels == ()
+    assert back.schema == 4 and back.labels == () and back.track == 5
     assert record_to_json(back)["labels"] == []
+
+
+def test_a_schema_4_record_without_its_labels_is_invalid():
+    data = record_to_json(_record())
+    del data["labels"]
+    with pytest.raises(FaceSetError, match="invalid face record .*labels"):
+        record_from_json(data, "faces/000042_01.png")
 
 
 def test_mask_labels_round_trip_in_order():
     triangle = np.array([[10, 10], [50, 12], [30, 40.5]], np.float32)
     square = np.array([[20, 20], [30, 20], [30, 30], [20, 30]], np.float32)
-    record = FaceRecord(**{**vars(_record()), "labels": (MaskLabel("include", triangle), MaskLabel("exclude", square))})
+    record = dataclasses.replace(_record(), labels=(MaskLabel("include", triangle), MaskLabel("exclude", square)))
     back = record_from_json(record_to_json(record), "x")
     assert [label.kind for label in back.labels] == ["include", "exclude"]
     assert np.array_equal(back.labels[0].points, triangle) and np.array_equal(back.labels[1].points, square)

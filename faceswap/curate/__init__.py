@@ -1,0 +1,1 @@
+"""Curating face sets: sort, clean (never deleting), restore, pose coverage."""

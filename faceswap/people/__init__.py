@@ -1,0 +1,1 @@
+"""People in face sets: tracks clustered by identity, named, and selected for training and merge."""
