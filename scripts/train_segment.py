@@ -39,7 +39,7 @@ VIDEOS = {  # clip -> use every Nth frame
 TEXTURE_FRAMES = {"foreman__cif_h264_conformance.mp4": (7.5, 8.5, 9.5),      # the building-site pan
                   "test_sequences_montage__qcif_57s.mp4": (1, 3, 44, 48, 52, 55)}   # ship, toys, garden
 TRAIN = ["--synthetic", "--init", "none", "--batch", "16", "--lr", "1e-3", "--lr-schedule", "cosine",
-         "--iters", "2000", "--preview-every", "100", "--save-minutes", "10", "--seed", "1"]
+         "--iters", "1200", "--preview-every", "100", "--save-minutes", "10", "--seed", "1"]
 
 
 def faceswap(workspace: Path, *args: str) -> None:
