@@ -7,6 +7,7 @@ import click
 from tqdm import tqdm
 
 from faceswap.cli.context import AppContext
+from faceswap.cli.run_options import run_options
 from faceswap.errors import FaceSetError, InputError
 from faceswap.faceset.schema import Producer
 from faceswap.faceset.store import FaceSet
@@ -50,19 +51,7 @@ def mask_command() -> None:
               help="AdamW learning rate.")
 @click.option("--lr-schedule", type=click.Choice(["constant", "cosine"]), default="constant", show_default=True,
               help="cosine: warm up, then decay towards 10% at --iters.")
-@click.option("--iters", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Stop when the model has trained this many iterations in total (0: no limit).")
-@click.option("--minutes", type=click.FloatRange(min=0), default=0.0, show_default=True,
-              help="Stop after this many minutes (0: no limit). Ctrl-C also stops, after saving.")
-@click.option("--preview-every", type=click.IntRange(min=0), default=100, show_default=True,
-              help="Write face | truth | predicted to models/<name>/previews/ every N iterations (0: only at the end).")
-@click.option("--save-minutes", type=click.FloatRange(min=0), default=10.0, show_default=True,
-              help="Save a checkpoint every N minutes (and always when training stops).")
-@click.option("--backups", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Keep this many earlier checkpoints in models/<name>/backups/.")
-@click.option("--workers", type=click.IntRange(min=0), default=1, show_default=True,
-              help="Processes preparing samples (0: in the training process).")
-@click.option("--seed", type=int, help="Random seed of a new model (default: random; stored for resume).")
+@run_options(preview="face | truth | predicted")
 @click.pass_obj
 def train_command(app: AppContext, faces: tuple[str, ...], name: str, init: str, synthetic: bool, resolution: int,
                   textures: tuple[Path, ...], overrides: tuple[str, ...], batch: int, lr: float, lr_schedule: str,

@@ -25,12 +25,15 @@ from faceswap.train.checkpoint import Checkpoint, has_checkpoint, load_checkpoin
 
 KIND = "masker"
 FORMAT = 1
+COUNTER = "num_batches_tracked"
 
 
 def build_net(config: NetConfig, tensors: Mapping[str, torch.Tensor], where: Path) -> SegmentNet:
-    """A net of ``config`` holding ``tensors`` (any float dtype), in eval mode."""
+    """A net of ``config`` holding ``tensors`` (any float dtype), in eval mode. Batch-norm step
+    counters that a weight file leaves out keep the fresh net's (they do not change its output)."""
     net = SegmentNet(config)
-    load_weights(net, {k: v.float() for k, v in tensors.items()}, where)
+    counters = {k: v for k, v in net.state_dict().items() if k.endswith(COUNTER)}
+    load_weights(net, {**counters, **{k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}}, where)
     return net.eval()
 
 
@@ -45,8 +48,10 @@ def read_mask_model(folder: Path) -> tuple[NetConfig, Checkpoint]:
 
 
 def write_weight_file(tensors_path: Path, net: SegmentNet, info: Mapping[str, Any]) -> dict[str, Any]:
-    """Write ``net`` as fp16 safetensors plus its JSON (returned); both atomically."""
-    tensors = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in net.state_dict().items()}
+    """Write ``net`` as fp16 safetensors plus its JSON (returned); both atomically. Integer batch-norm
+    step counters are left out: fp16 would overflow them, and inference does not use them."""
+    tensors = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in net.state_dict().items()
+               if not k.endswith(COUNTER)}
     data = save(tensors)
     write_atomic(tensors_path, data)
     meta = {"format": FORMAT, "kind": KIND, "net": net.config.as_dict(),

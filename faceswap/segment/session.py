@@ -28,11 +28,11 @@ from faceswap.segment.net import NetConfig, SegmentNet
 from faceswap.segment.preview import mask_preview
 from faceswap.segment.samples import SegmentDataset, SegmentSampleConfig
 from faceswap.segment.step import SegmentStep
-from faceswap.train.checkpoint import TrainerState, has_checkpoint, save_checkpoint
+from faceswap.train.checkpoint import has_checkpoint, save_checkpoint
 from faceswap.train.hooks import CheckpointHook, LossLogHook, PreviewHook
 from faceswap.train.loop import TrainingRun, TrainSettings
 from faceswap.train.samples import loader_batches, make_loader
-from faceswap.train.session import PreparedTraining
+from faceswap.train.session import PreparedTraining, restore_run
 from faceswap.workspace import Workspace
 
 INITS = ("generic", "none")
@@ -68,12 +68,7 @@ def prepare_mask_training(request: MaskTrainRequest, workspace: Workspace, regis
     seed = checkpoint.state.seed if checkpoint else (request.seed if request.seed is not None else random.randrange(2 ** 31))
     net.to(device.torch_device).train()
     optimizer = torch.optim.AdamW(net.parameters(), lr=request.settings.lr, weight_decay=1e-4)
-    state = TrainerState(seed=seed)
-    if checkpoint:
-        optimizer.load_state_dict(checkpoint.optimizer)
-        state = checkpoint.state
-        if checkpoint.rng is not None:
-            torch.set_rng_state(checkpoint.rng)
+    state = restore_run(checkpoint, optimizer, seed)
     truth = "landmarks" if request.synthetic else "labels"
     paths, weights = face_paths(workspace, request.faces, truth)
     config = build_options(SegmentSampleConfig, request.sample_options, "sample")

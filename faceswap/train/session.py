@@ -138,12 +138,7 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
     model.to(device.torch_device)
     optimizer_name = _optimizer_name(request.settings.optimizer, checkpoint, folder)
     optimizer = make_optimizer(optimizer_name, model.parameters(), request.settings.lr)
-    state = TrainerState(seed=seed)
-    if checkpoint:
-        optimizer.load_state_dict(checkpoint.optimizer)
-        state = checkpoint.state
-        if checkpoint.rng is not None:
-            torch.set_rng_state(checkpoint.rng)
+    state = restore_run(checkpoint, optimizer, seed)
     sample_config = build_options(SampleConfig, {**request.sample_options, "resolution": options.resolution,
                                                  "coverage": options.coverage}, "sample")
     src, dst = _face_paths(workspace, request.src), _face_paths(workspace, request.dst)
@@ -169,6 +164,16 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
              PreviewHook(folder, request.preview_every, lambda: preview_faces(src, dst, sample_config)),
              CheckpointHook(save, request.save_minutes)]
     return PreparedTraining(run, hooks, folder, state.iteration, note)
+
+
+def restore_run(checkpoint: Any, optimizer: torch.optim.Optimizer, seed: int) -> TrainerState:
+    """A new run's state, or a resumed one's: its optimiser moments, counters and random state."""
+    if not checkpoint:
+        return TrainerState(seed=seed)
+    optimizer.load_state_dict(checkpoint.optimizer)
+    if checkpoint.rng is not None:
+        torch.set_rng_state(checkpoint.rng)
+    return checkpoint.state
 
 
 def _resolve_model(request: TrainRequest, folder: Path, registry: Registry):
