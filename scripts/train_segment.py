@@ -4,8 +4,8 @@ Steps (each one a faceswap command, so anyone can rerun or change them):
   prepare  extract the training faces from ../shared/media into WORKSPACE/facesets/ and cut the
            texture frames (video frames without faces) into WORKSPACE/textures/
   train    faceswap mask train --synthetic --init none on all of them (resumes when run again)
-  export   the trained checkpoint -> fp16 safetensors + JSON in plugins/mask/weights/, and the
-           sha256 lines to paste into plugins/mask/segment.py
+  export   the trained checkpoint -> fp16 safetensors + JSON in plugins/mask/weights/, and their
+           sha256 pinned in plugins/mask/segment.py
 
 Data: every clip and photo of ../shared/media except the held-out people. Never used: AOC and
 Katie Hill (the project's evaluation pair), young_woman (held out for the IoU numbers of
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -94,8 +95,13 @@ def export(workspace: Path) -> None:
     from faceswap.hashing import file_sha256
 
     print(json.dumps({k: meta[k] for k in ("iterations", "train_seconds", "net")}))
-    print(f'GENERIC sha256="{file_sha256(WEIGHTS)}"')
-    print(f'GENERIC_JSON sha256="{file_sha256(WEIGHTS.with_suffix(".json"))}"')
+    plugin = ROOT / "plugins" / "mask" / "segment.py"
+    text = plugin.read_text(encoding="utf-8")
+    for name, path in (("GENERIC", WEIGHTS), ("GENERIC_JSON", WEIGHTS.with_suffix(".json"))):
+        text = re.sub(rf'({name} = WeightFile\(\n    filename="[^"]+",\n    sha256=")[0-9a-f]{{64}}"',
+                      rf'\g<1>{file_sha256(path)}"', text)
+    plugin.write_text(text, encoding="utf-8")
+    print(f"pinned the new sha256s in {plugin.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
