@@ -163,7 +163,7 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
     hooks = [LossLogHook(folder),
              PreviewHook(folder, request.preview_every, lambda: preview_faces(src, dst, sample_config)),
              CheckpointHook(save, request.save_minutes)]
-    return PreparedTraining(run, hooks, folder, state.iteration, note)
+    return PreparedTraining(run, hooks, folder, state.iteration, note=note)
 
 
 def restore_run(checkpoint: Any, optimizer: torch.optim.Optimizer, seed: int) -> TrainerState:

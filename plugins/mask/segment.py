@@ -21,12 +21,12 @@ from faceswap.weights import WeightFile, locate
 
 GENERIC = WeightFile(
     filename="segment_generic.safetensors",
-    sha256="0" * 64,
+    sha256="78a342ce48afaba031d98d0310e5fb67d4126fbfc496b441f66779f9491a0251",
     package="faceswap_plugins", subdir="mask/weights", pip_name="faceswap",
 )
 GENERIC_JSON = WeightFile(
     filename="segment_generic.json",
-    sha256="0" * 64,
+    sha256="3b49e388e837a9f0d8e0276d4b1ae27495639b33240792ad6979ac19025f52c2",
     package="faceswap_plugins", subdir="mask/weights", pip_name="faceswap",
 )
 
