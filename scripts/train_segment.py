@@ -89,7 +89,7 @@ def export(workspace: Path) -> None:
     meta = write_weight_file(WEIGHTS, net, {
         "name": "segment generic", "iterations": checkpoint.state.iteration,
         "train_seconds": round(checkpoint.state.seconds), "truth": info["truth"],
-        "trained_on": info["facesets"], "held_out": list(HELD_OUT), "sample_options": info["sample_options"],
+        "trained_on": info["facesets"], "faces": _count_faces(workspace, info["facesets"]), "held_out": list(HELD_OUT), "sample_options": info["sample_options"],
         "recipe": "scripts/train_segment.py: " + " ".join(TRAIN),
     })
     from faceswap.hashing import file_sha256
@@ -102,6 +102,12 @@ def export(workspace: Path) -> None:
                       rf'\g<1>{file_sha256(path)}"', text)
     plugin.write_text(text, encoding="utf-8")
     print(f"pinned the new sha256s in {plugin.relative_to(ROOT)}")
+
+
+def _count_faces(workspace: Path, names: list[str]) -> int:
+    from faceswap.faceset.store import FaceSet
+
+    return sum(len(FaceSet(workspace / "facesets" / name).face_paths()) for name in names)
 
 
 if __name__ == "__main__":

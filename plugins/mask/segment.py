@@ -21,12 +21,12 @@ from faceswap.weights import WeightFile, locate
 
 GENERIC = WeightFile(
     filename="segment_generic.safetensors",
-    sha256="78a342ce48afaba031d98d0310e5fb67d4126fbfc496b441f66779f9491a0251",
+    sha256="c653992fd0bbb96a37d43039c89340844380f6ecda96836905a93efee80655f0",
     package="faceswap_plugins", subdir="mask/weights", pip_name="faceswap",
 )
 GENERIC_JSON = WeightFile(
     filename="segment_generic.json",
-    sha256="3b49e388e837a9f0d8e0276d4b1ae27495639b33240792ad6979ac19025f52c2",
+    sha256="69db4adaf980c48598abac5a81f7a6384f372d49e8080c41616d18154ed9449c",
     package="faceswap_plugins", subdir="mask/weights", pip_name="faceswap",
 )
 

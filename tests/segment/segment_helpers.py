@@ -14,8 +14,8 @@ from faceswap.faceset.store import FaceSet, read_face
 @pytest.fixture
 def mask_ws(tmp_path, facesets_root) -> Path:
     """A workspace of its own with face sets 'src' (AOC, 8 faces) and 'dst' (Katie Hill, 8 faces), 128 px."""
-    shutil.copytree(facesets_root / "facesets", tmp_path / "ws" / "facesets")
-    return tmp_path / "ws"
+    shutil.copytree(facesets_root / "facesets", tmp_path / "mask_ws" / "facesets")
+    return tmp_path / "mask_ws"
 
 
 def load_faces(folder: Path) -> tuple[np.ndarray, np.ndarray, list]:
