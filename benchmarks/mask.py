@@ -16,7 +16,7 @@ and a merge before/after on a clip with an object moving over the face.
    --mask intersect (the default) and --mask segment+predicted; reported: how much the object's
    pixels change (they should not: the object is in front of the face) and a before | after strip.
 
-Writes benchmarks/results/mask.json. Run: nice -n 15 python benchmarks/mask.py [--train-iters 300]
+Writes benchmarks/results/mask.json. Run: nice python benchmarks/mask.py [--train-iters 60] [--work DIR]
 """
 from __future__ import annotations
 
@@ -146,7 +146,8 @@ def extract_speed(registry, device, work: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train-iters", type=int, default=300, help="iterations of the quick sae for the merge")
+    parser.add_argument("--train-iters", type=int, default=60,
+                        help="iterations of the quick sae for the merge (the mask, not the swap, is what is compared)")
     parser.add_argument("--work", type=Path, help="keep intermediate files here (default: a temp folder)")
     args = parser.parse_args()
     from mask_media import contact_sheet, make_composite, merge_before_after   # a sibling script module

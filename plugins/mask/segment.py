@@ -21,12 +21,12 @@ from faceswap.weights import WeightFile, locate
 
 GENERIC = WeightFile(
     filename="segment_generic.safetensors",
-    sha256="c653992fd0bbb96a37d43039c89340844380f6ecda96836905a93efee80655f0",
+    sha256="cbc4a27eb06e72fbd8ec9742f198faaee12bcaa1128564a5a362db50b1d982bf",
     package="faceswap_plugins", subdir="mask/weights", pip_name="faceswap",
 )
 GENERIC_JSON = WeightFile(
     filename="segment_generic.json",
-    sha256="69db4adaf980c48598abac5a81f7a6384f372d49e8080c41616d18154ed9449c",
+    sha256="0f142abd38c09e6a9989f039921c88ecb9b9abc1835f51f3732958a593f69961",
     package="faceswap_plugins", subdir="mask/weights", pip_name="faceswap",
 )
 
