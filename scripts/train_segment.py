@@ -14,9 +14,9 @@ fringe are the contact sheet's real occlusions), and the montage clip (its detec
 "faces" in a container ship). The truth of each face is its landmark face region (segment/truth.py)
 less the synthetic occluders pasted over it (segment/occluders.py).
 
-Run (2 CPU cores: ~1.5 h for the default 3000 iterations under load):
-  nice -n 15 python scripts/train_segment.py prepare /tmp/segment_ws
-  nice -n 15 python scripts/train_segment.py train /tmp/segment_ws
+Run (the shipped model: 2000 iterations in 76 min on 2 CPU cores shared with other jobs):
+  nice python scripts/train_segment.py prepare /tmp/segment_ws
+  nice python scripts/train_segment.py train /tmp/segment_ws      # resumes when run again
   python scripts/train_segment.py export /tmp/segment_ws
 """
 from __future__ import annotations

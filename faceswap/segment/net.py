@@ -13,8 +13,8 @@ four stride-2 stages then reach R/32, so the bottleneck sees the whole head; eac
 upsamples, adds the encoder's features of that scale (LinkNet-style: a sum, not a concatenation,
 which halves the decoder's cost) and refines them with one 3x3 convolution. The head's logits are
 upsampled to R and added to the full-resolution prior (above), whose edge stays sharp. Every
-convolution is followed by batch normalisation: without it this net learnt occluders several times
-slower on a CPU budget (measured); fine-tuning on a user's faces also adapts its statistics to
+convolution is followed by batch normalisation: without it this net learnt occluders much more
+slowly in a short CPU comparison; fine-tuning on a user's faces also adapts its statistics to
 their footage.
 """
 from __future__ import annotations
