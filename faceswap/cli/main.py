@@ -35,6 +35,7 @@ COMMANDS = {
     "plugins": "faceswap.cli.plugins:plugins_command",
     "score": "faceswap.cli.score:score_command",
     "train": "faceswap.cli.train:train_command",
+    "ui": "faceswap.cli.ui:ui_command",
     "morph": "faceswap.cli.latent:morph_command",
     "generate": "faceswap.cli.latent:generate_command",
     "attribute": "faceswap.cli.latent:attribute_command",

@@ -1,9 +1,9 @@
 """``faceswap merge``: thin: parse options, call the library, report."""
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -20,13 +20,14 @@ from faceswap.faceset.store import FaceSet
 from faceswap.media.encoding import check_encoder
 from faceswap.media.image import write_image
 from faceswap.media.video import EncodeSettings, open_source
-from faceswap.people.selection import faces_like, map_people, split_spec
 from faceswap.merge.masks import parse_mask_mode, require_stored_mask
 from faceswap.merge.outputs import FramesOutput, VideoOutput
 from faceswap.merge.multi import MultiMerger, parse_map
 from faceswap.merge.pipeline import Merger, MergeSettings, faces_by_frame, merge
+from faceswap.merge.session import MergeSession, PasteStyle, SessionMerger, build_session_merger, read_session
 from faceswap.merge.smoothing import SmoothingConfig
 from faceswap.merge.swapper import ENGINES, FaceSwapper
+from faceswap.people.selection import faces_like, map_people, split_spec
 from faceswap.score.collect import Sampling, default_every
 from faceswap.score.report import ScoreContext
 from faceswap.score.run import LiveScoring, ScoreTools, build_tools, finish_report, report_folder
@@ -78,18 +79,29 @@ log = logging.getLogger(__name__)
                                                  "beside the output, <output stem>.report/).")
 @click.option("--score-every", type=click.IntRange(min=1),
               help="Frames between scored runs for the report [default: one run per second of video].")
-@click.pass_obj
-def merge_command(app: AppContext, video: Path, model_name: str, faceset: str | None, output: Path | None,
+@click.option("--session", "session_file", type=click.Path(path_type=Path),
+              help="Merge session file saved by 'faceswap ui' (the merge tuner): its colour, blender, mask, erode "
+                   "and blur replace those options, per-frame-range overrides apply to their frames, and its "
+                   "model is used unless --model is given.")
+@click.pass_context
+def merge_command(ctx: click.Context, video: Path, model_name: str, faceset: str | None, output: Path | None,
                   color: str, blender: str, overrides: tuple[str, ...], mask: str, erode: float, blur: float,
                   no_smooth: bool, smooth_beta: float, ref: Path | None, ref_threshold: float, codec: str, crf: int,
                   encode_preset: str, watermark: bool, frames_out: Path | None, preview_frame: int | None,
                   batch: int, engine: str, no_report: bool, score_every: int | None,
-                  person_map: tuple[str, ...]) -> None:
+                  person_map: tuple[str, ...], session_file: Path | None) -> None:
     """Swap the faces of VIDEO for the source person of a trained model.
 
     Every frame keeps its resolution and timing and the audio is copied; the file is
     tagged as made with faceswap. Swap only faces you have consent to use.
     """
+    app: AppContext = ctx.obj
+    session = read_session(session_file) if session_file is not None else None
+    if session is not None:
+        style = session.settings
+        color, blender, mask, erode, blur = style.color, style.blender, style.mask, style.erode, style.blur
+        if session.model and ctx.get_parameter_source("model_name") is not click.core.ParameterSource.COMMANDLINE:
+            model_name = session.model
     device = app.device()
     threads = torch.get_num_threads()
     if not device.is_cuda and not app.threads:
@@ -100,7 +112,7 @@ def merge_command(app: AppContext, video: Path, model_name: str, faceset: str | 
                MergeSettings(mask=mask, erode=erode, blur=blur, smooth=not no_smooth,
                              smoothing=SmoothingConfig(beta=smooth_beta), watermark=watermark, batch=batch),
                ref, ref_threshold, EncodeSettings(codec=codec, crf=crf, preset=encode_preset), frames_out, preview_frame,
-               None if no_report else score_every or 0, parse_map(person_map), engine)
+               None if no_report else score_every or 0, parse_map(person_map), engine, session)
     finally:
         torch.set_num_threads(threads)
 
@@ -113,7 +125,8 @@ def _mask_mode(value: str) -> str:
 def _merge(app: AppContext, device, video: Path, model_name: str, faceset: str | None, output: Path | None,
            color: str, blender: str, overrides: tuple[str, ...], settings: MergeSettings, ref: Path | None,
            ref_threshold: float, encode: EncodeSettings, frames_out: Path | None, preview_frame: int | None,
-           score_every: int | None, mapping: dict[str, str], engine: str = "torch") -> None:
+           score_every: int | None, mapping: dict[str, str], engine: str = "torch",
+           session: MergeSession | None = None) -> None:
     source = _open_video(video)
     if frames_out is None and preview_frame is None:     # refuse an encoder that cannot do it before any work
         encode = check_encoder(encode, source.info.width, source.info.height)
@@ -133,11 +146,13 @@ def _merge(app: AppContext, device, video: Path, model_name: str, faceset: str |
     fps = float(source.info.fps)
     routes = map_people(app.workspace, faces_set, mapping) if mapping else None
     if routes is not None:
-        plain = dataclasses.replace(settings, watermark=False)      # drawn once, on the whole frame
-        merger: Merger | MultiMerger = MultiMerger({name: Merger(swapper, color_plugin, blender_plugin, plain, fps)
-                                                    for name, swapper in swappers.items()}, routes, settings)
+        plain = replace(settings, watermark=False)      # drawn once, on the whole frame
+        merger: Merger | MultiMerger | SessionMerger = MultiMerger(
+            {name: _session_merger(app, device, session, Merger(swapper, color_plugin, blender_plugin, plain, fps),
+                                   overrides) for name, swapper in swappers.items()}, routes, settings)
     else:
-        merger = Merger(swappers[model_name], color_plugin, blender_plugin, settings, fps)
+        merger = _session_merger(app, device, session,
+                                 Merger(swappers[model_name], color_plugin, blender_plugin, settings, fps), overrides)
     if preview_frame is not None:
         _preview(app, source, faces, merger, preview_frame, output, video)
         return
@@ -210,6 +225,23 @@ def _score_each(scorings: dict[str, LiveScoring], routes: dict[tuple[int, int], 
     return written
 
 
+def _session_merger(app: AppContext, device, session: MergeSession | None, base: Merger,
+                    overrides: tuple[str, ...]) -> Merger | SessionMerger:
+    """One Merger per style of the session; ``base`` (the session's own settings) runs the model."""
+    if session is None:
+        return base
+
+    def make(style: PasteStyle) -> Merger:
+        if style == session.settings:
+            return base
+        options = app.plugin_options({"color": [style.color], "blender": [style.blender]}, overrides)
+        return Merger(base.swapper, app.registry.create("color", style.color, options["color"][style.color], device),
+                      app.registry.create("blender", style.blender, options["blender"][style.blender], device),
+                      replace(base.settings, mask=style.mask, erode=style.erode, blur=style.blur), 1.0)
+
+    return build_session_merger(session, make)
+
+
 def _report(app: AppContext, tools: ScoreTools, scoring: LiveScoring, model_info: dict, faces_set: FaceSet,
             source, output: Path, folder: Path) -> None:
     """Score what was just merged and say it in two lines (the video is already complete)."""
@@ -230,7 +262,7 @@ def _report(app: AppContext, tools: ScoreTools, scoring: LiveScoring, model_info
     click.echo(f"quality report -> {page}")
 
 
-def _preview(app: AppContext, source, faces, merger: Merger | MultiMerger, index: int, output: Path | None, video: Path) -> None:
+def _preview(app: AppContext, source, faces, merger: Merger | MultiMerger | SessionMerger, index: int, output: Path | None, video: Path) -> None:
     if index >= source.info.frame_count:
         raise InputError(f"--preview-frame {index} is past the last frame ({source.info.frame_count - 1})")
     frame = next(iter(source.frames(start=index)))

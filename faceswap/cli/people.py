@@ -111,10 +111,10 @@ def _faceset_of(app: AppContext, target: str) -> FaceSet:
 def _say_who(app: AppContext, people: People, faceset: FaceSet, ref: Path, threshold: float) -> None:
     plugins = plugins_like(app, [faceset.folder.name], app.device())
     wanted = reference_from_photo(ref, plugins, threshold)
-    scored = [(float(identity @ wanted.embedding), person) for person in people.roster.persons
-              if (identity := people.identity_of(person)) is not None]
-    best_score, best = max(scored, key=lambda s: s[0])
-    if best_score >= threshold:
+    best_score, best = people.closest(wanted.embedding)
+    if best is None:
+        click.echo(f"--ref {ref.name}: no person of face set {faceset.folder.name} has an identity to compare")
+    elif best_score >= threshold:
         click.echo(f"--ref {ref.name} is {best.label} (similarity {best_score:.2f})")
     else:
         click.echo(f"--ref {ref.name} is nobody here (closest: {best.label}, similarity {best_score:.2f} "

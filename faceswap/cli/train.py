@@ -37,8 +37,9 @@ TRAIN_KINDS = ("model", "loss", "sample")
               help="Model, loss or sample option, e.g. -O model.ae_dims=256, -O loss.lpips_weight=0.5, "
                    "-O sample.flip=false; repeatable. 'faceswap plugins show model sae' lists model options.")
 @click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True, help="Faces per identity per step.")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=5e-5, show_default=True,
-              help="Learning rate of the optimiser.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True),
+              help="Learning rate of the optimiser [default: 5e-4 for models of up to 128 px such as the quick "
+                   "presets, 5e-5 above, as DeepFaceLab trains its large models].")
 @click.option("--lr-schedule", type=click.Choice(["constant", "cosine"]), default="constant", show_default=True,
               help="cosine: warm up, then decay towards 10% at --iters.")
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS),
@@ -53,7 +54,7 @@ TRAIN_KINDS = ("model", "loss", "sample")
 @click.pass_obj
 def train_command(app: AppContext, plugin: str, name: str | None, src: tuple[str, ...], dst: tuple[str, ...],
                   faces: tuple[str, ...], pretrain: bool, init: str, preset: str | None, overrides: tuple[str, ...],
-                  batch: int, lr: float, lr_schedule: str, optimizer: str | None, lr_dropout: float, clip_grad: float, iters: int, minutes: float, preview_every: int, save_minutes: float,
+                  batch: int, lr: float | None, lr_schedule: str, optimizer: str | None, lr_dropout: float, clip_grad: float, iters: int, minutes: float, preview_every: int, save_minutes: float,
                   backups: int, workers: int, seed: int | None, no_amp: bool) -> None:
     """Train a face model on two face sets (default: 'src' and 'dst').
 

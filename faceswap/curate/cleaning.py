@@ -18,7 +18,7 @@ import numpy as np
 from faceswap.atomic import write_json_atomic
 from faceswap.errors import FaceSetError
 from faceswap.faceset.store import FaceSet
-from faceswap.faceset.table import FaceTable, load_table, write_table_cache
+from faceswap.faceset.table import FaceTable, load_table_locked
 from faceswap.locking import exclusive_lock
 from faceswap.people.identify import People, identify
 from faceswap.people.roster import read_roster
@@ -54,9 +54,7 @@ def clean_faceset(faceset: FaceSet, rules: CleanRules, dry_run: bool = False,
                   progress: Progress | None = None) -> CleanResult:
     """Find the faces ``rules`` reject and, unless ``dry_run``, move them to ``rejected/``."""
     with exclusive_lock(faceset.folder, f"face set {faceset.folder}"):
-        table = load_table(faceset, progress, save_cache=False)
-        if table.measured:
-            write_table_cache(faceset, table)
+        table = load_table_locked(faceset, progress)
         people = identify(table, read_roster(faceset)) if table.has_embedding.any() else None
         found = find_rejects(table, rules, people)
         rejects = {table.names[row]: why for row, why in sorted(found.items())}

@@ -67,7 +67,7 @@ def _values(table: FaceTable, by: str, reference: np.ndarray | None) -> np.ndarr
     if by == "score":
         return quality(table)
     if reference is None:
-        raise InputError("--by similarity-to needs a photo: --by similarity-to --photo PHOTO")
+        raise InputError("--by similarity-to needs a photo: faceswap faces sort SET PHOTO --by similarity-to")
     _need_identities(table)
     return np.where(table.has_embedding, table.embeddings @ reference.astype(np.float32), -1.0).astype(np.float64)
 

@@ -56,6 +56,14 @@ def is_cut(before: FrameSignature, after: FrameSignature) -> bool:
     return thumb > CUT_THUMB and hist > CUT_HISTOGRAM
 
 
+def unit_mean(total: np.ndarray | None) -> np.ndarray | None:
+    """The mean identity of faces from the sum of their unit embeddings: its direction (None: no sum, or 0)."""
+    if total is None:
+        return None
+    norm = float(np.linalg.norm(total))
+    return total / norm if norm > 0 else None
+
+
 def box_overlap(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection over union of two ``(4,)`` x0, y0, x1, y1 boxes."""
     w = min(a[2], b[2]) - max(a[0], b[0])
@@ -76,10 +84,7 @@ class _Track:
     missed: int = 0                 # frames since it was last seen
 
     def mean_identity(self) -> np.ndarray | None:
-        if self.identity is None:
-            return None
-        norm = float(np.linalg.norm(self.identity))
-        return self.identity / norm if norm > 0 else None
+        return unit_mean(self.identity)
 
 
 class TrackLinker:

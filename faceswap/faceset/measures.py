@@ -18,6 +18,7 @@ import numpy as np
 from faceswap.align.pose import fit_residual, head_pose
 from faceswap.errors import FaceSetError
 from faceswap.faceset.schema import FaceRecord, record_from_json
+from faceswap.faceset.store import read_face_bytes
 from faceswap.media.pngmeta import read_json
 
 REGION = 1.1            # side of the measured square, in template units (the inner face is 1.0 wide)
@@ -47,14 +48,10 @@ class FaceMeasures:
 
 def measure_file(path: Path) -> FaceMeasures:
     """Read and measure one face file; FaceSetError naming it when it cannot be read."""
+    raw = read_face_bytes(path)
     try:
-        raw = Path(path).read_bytes()
         data = read_json(raw)
         grey = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_GRAYSCALE)
-    except FileNotFoundError:
-        raise FaceSetError(f"{path}: the face file is gone (deleted?)") from None
-    except OSError as exc:
-        raise FaceSetError(f"{path}: cannot read the face file ({exc.strerror or exc})") from exc
     except ValueError as exc:
         raise FaceSetError(f"{path}: unreadable face file ({exc})") from exc
     if data is None or grey is None:

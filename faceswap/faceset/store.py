@@ -220,14 +220,19 @@ def read_record(path: Path) -> FaceRecord:
     return record_from_json(data, str(path))
 
 
-def read_face(path: Path) -> tuple[np.ndarray, FaceRecord]:
-    """Pixels (RGB uint8) and record of one face file; FaceSetError naming the file and the cause otherwise."""
+def read_face_bytes(path: Path) -> bytes:
+    """The bytes of one face file; FaceSetError naming the file when it is gone or unreadable."""
     try:
-        raw = Path(path).read_bytes()
+        return Path(path).read_bytes()
     except FileNotFoundError:
         raise FaceSetError(f"{path}: the face file is gone (deleted?)") from None
     except OSError as exc:
         raise FaceSetError(f"{path}: cannot read the face file ({exc.strerror or exc})") from exc
+
+
+def read_face(path: Path) -> tuple[np.ndarray, FaceRecord]:
+    """Pixels (RGB uint8) and record of one face file; FaceSetError naming the file and the cause otherwise."""
+    raw = read_face_bytes(path)
     try:
         data = read_json(raw)
         image = decode_image(raw)

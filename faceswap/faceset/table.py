@@ -75,7 +75,7 @@ def load_table(faceset: FaceSet, progress: Progress | None = None, workers: int 
     """The table of ``faceset``'s faces (in ``faces/``), measuring only faces the cache does not hold.
 
     A face file that cannot be read is left out with a warning naming it. ``save_cache=False``
-    for callers that hold the set's lock themselves (they call ``write_table_cache``).
+    for callers that hold the set's lock themselves (``load_table_locked``).
     """
     if not faceset.exists():
         raise FaceSetError(f"no face set at {faceset.folder} (run faceswap extract first)")
@@ -93,6 +93,14 @@ def load_table(faceset: FaceSet, progress: Progress | None = None, workers: int 
                 write_table_cache(faceset, table)
         except WorkspaceError as exc:
             log.info("scores of %s not cached: %s", faceset.folder, exc)
+    return table
+
+
+def load_table_locked(faceset: FaceSet, progress: Progress | None = None) -> FaceTable:
+    """``load_table`` for a caller holding the set's lock: faces measured now are cached at once."""
+    table = load_table(faceset, progress, save_cache=False)
+    if table.measured:
+        write_table_cache(faceset, table)
     return table
 
 

@@ -13,10 +13,9 @@ from PIL import Image
 from faceswap import __version__
 from faceswap.atomic import write_atomic
 from faceswap.errors import InputError
-from faceswap.media.image import encode_image
-from faceswap.media.pngmeta import embed_json
+from faceswap.media.sheet import grid, write_sheet
 from faceswap.media.video import EncodeSettings, VideoWriter
-from faceswap.merge.outputs import PROVENANCE_KEY, provenance_tags
+from faceswap.merge.outputs import provenance_tags
 
 IMAGE_SUFFIXES = (".png",)
 SEQUENCE_SUFFIXES = (".png", ".gif", ".mp4")
@@ -29,24 +28,10 @@ def check_output(path: Path, suffixes: tuple[str, ...] = SEQUENCE_SUFFIXES) -> N
         raise InputError(f"{path}: the output must be a {' / '.join(suffixes)} file")
 
 
-def grid(images: list[np.ndarray], columns: int | None = None) -> np.ndarray:
-    """Images of one size tiled row by row (blank cells at the end)."""
-    columns = columns or math.ceil(math.sqrt(len(images)))
-    rows = math.ceil(len(images) / columns)
-    height, width = images[0].shape[:2]
-    out = np.zeros((rows * height, columns * width, 3), np.uint8)
-    for i, image in enumerate(images):
-        r, c = divmod(i, columns)
-        out[r * height:(r + 1) * height, c * width:(c + 1) * width] = image
-    return out
-
-
 def write_tagged_png(path: Path, rgb: np.ndarray) -> Path:
     """A PNG carrying the provenance text (iTXt chunk ``faceswap_provenance``), written atomically."""
     check_output(path, IMAGE_SUFFIXES)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, embed_json(encode_image(rgb, ".png"), PROVENANCE_TEXT, PROVENANCE_KEY.encode()))
-    return path
+    return write_sheet(path, rgb, PROVENANCE_TEXT)
 
 
 def write_sequence(path: Path, frames: list[np.ndarray], fps: float = 10.0, min_side: int = 256) -> Path:

@@ -9,6 +9,8 @@ from typing import Any
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 KEYWORD = b"faceswap"
+# iTXt keyword (and container tag) of the text saying an output was made by faceswap
+PROVENANCE_KEY = "faceswap_provenance"
 
 
 def embed_json(png: bytes, obj: Any, keyword: bytes = KEYWORD) -> bytes:

@@ -12,9 +12,8 @@ from faceswap import __version__
 from faceswap.atomic import write_atomic
 from faceswap.errors import InputError
 from faceswap.media.image import encode_image
-from faceswap.media.pngmeta import embed_json
+from faceswap.media.pngmeta import PROVENANCE_KEY, embed_json
 
-PROVENANCE_KEY = "faceswap_provenance"      # the same iTXt keyword as every other output (merge/outputs.py)
 SHEET_TEXT = f"Made with faceswap {__version__}: faces extracted from footage, shown unaltered"
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
@@ -58,7 +57,7 @@ def stack(parts: Sequence[np.ndarray]) -> np.ndarray:
 
 
 def write_sheet(path: Path, rgb: np.ndarray, text: str = SHEET_TEXT) -> Path:
-    """Write a PNG (atomically) carrying ``text`` in its ``faceswap_provenance`` iTXt chunk."""
+    """Write a PNG (atomically) carrying ``text`` in its ``faceswap_provenance`` iTXt chunk (every PNG we make)."""
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise InputError(f"{path}: a sheet is written as a .png file")

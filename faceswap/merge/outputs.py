@@ -8,10 +8,9 @@ import numpy as np
 
 from faceswap import __version__
 from faceswap.media.image import write_image
+from faceswap.media.pngmeta import PROVENANCE_KEY
 from faceswap.media.video import EncodeSettings, VideoWriter
 from faceswap.types import VideoInfo
-
-PROVENANCE_KEY = "faceswap_provenance"
 
 
 def provenance_tags() -> dict[str, str]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from faceswap.errors import FaceSetError
+from faceswap.extract.linking import unit_mean
 from faceswap.faceset.table import FaceTable
 from faceswap.people.clustering import SAME_PERSON, cluster_tracks
 from faceswap.people.roster import Person, Roster
@@ -35,6 +36,12 @@ class People:
     def identity_of(self, person: Person) -> np.ndarray | None:
         """Unit mean identity of a person's faces (None without embeddings)."""
         return mean_identity(self.table, self.rows_of(person))
+
+    def closest(self, identity: np.ndarray) -> tuple[float, Person | None]:
+        """The person whose mean identity is most like the unit vector ``identity``, and that cosine."""
+        scored = [(float(mean @ identity), person) for person in self.roster.persons
+                  if (mean := self.identity_of(person)) is not None]
+        return max(scored, key=lambda s: s[0], default=(-1.0, None))
 
     def person_of_rows(self) -> list[str | None]:
         """The person id of every row (None for a track no person holds)."""
@@ -63,9 +70,7 @@ def mean_identity(table: FaceTable, rows: np.ndarray) -> np.ndarray | None:
     with_identity = rows[table.has_embedding[rows]]
     if not len(with_identity):
         return None
-    mean = table.embeddings[with_identity].astype(np.float64).sum(0)
-    norm = float(np.linalg.norm(mean))
-    return mean / norm if norm > 0 else None
+    return unit_mean(table.embeddings[with_identity].astype(np.float64).sum(0))
 
 
 def _new_roster(tracks: Sequence[Track], groups: list[list[int]], threshold: float,

@@ -100,6 +100,15 @@ def read_roster(faceset: FaceSet) -> Roster | None:
                            f"'faceswap people' again") from exc
 
 
+def require_roster(faceset: FaceSet) -> Roster:
+    """The set's roster; InputError saying to run 'faceswap people' when there is none."""
+    roster = read_roster(faceset)
+    if roster is None:
+        raise InputError(f"face set {faceset.folder} has no people yet: run 'faceswap people "
+                         f"{faceset.folder.name}' first, then name them with 'faceswap people name'")
+    return roster
+
+
 def write_roster(faceset: FaceSet, roster: Roster) -> None:
     """Write people.json (the caller holds the set's lock)."""
     write_json_atomic(faceset.folder / PEOPLE_FILE, {

@@ -14,7 +14,7 @@ from faceswap.faceset.store import FaceSet
 from faceswap.faceset.table import FaceTable, load_table
 from faceswap.people.clustering import SAME_PERSON
 from faceswap.people.identify import People, identify
-from faceswap.people.roster import Person, read_roster
+from faceswap.people.roster import Person, read_roster, require_roster
 from faceswap.people.tracks import track_keys, tracks_of
 from faceswap.runtime.progress import Progress
 from faceswap.workspace import Workspace
@@ -22,12 +22,8 @@ from faceswap.workspace import Workspace
 
 def people_of(faceset: FaceSet, progress: Progress | None = None) -> People:
     """The people of a face set 'faceswap people' has been run on; InputError saying so otherwise."""
-    table = load_table(faceset, progress)
-    roster = read_roster(faceset)
-    if roster is None:
-        raise InputError(f"face set {faceset.folder} has no people yet: run 'faceswap people "
-                         f"{faceset.folder.name}' first, then name them with 'faceswap people name'")
-    return identify(table, roster, roster.threshold)
+    roster = require_roster(faceset)
+    return identify(load_table(faceset, progress), roster, roster.threshold)
 
 
 def split_spec(workspace: Workspace, spec: str) -> tuple[str, str | None]:
@@ -138,9 +134,7 @@ def _alike(workspace: Workspace, people: People, who: str, threshold: float, fac
         known = ", ".join(p.label for p in people.roster.persons)
         raise InputError(f"--map {who}: face set {faceset.folder.name} has no person '{who}' ({known}) and no "
                          f"face set names anyone so; 'faceswap people {faceset.folder.name}' lists them") from None
-    scored = [(float(identity @ wanted), person) for person in people.roster.persons
-              if (identity := people.identity_of(person)) is not None]
-    best_score, best = max(scored, key=lambda s: s[0], default=(-1.0, None))
+    best_score, best = people.closest(wanted)
     if best is None or best_score < threshold:
         raise InputError(f"--map {who}: nobody in face set {faceset.folder.name} looks like the '{who}' named "
                          f"elsewhere (best similarity {best_score:.2f} < {threshold})")

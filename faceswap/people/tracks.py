@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from faceswap.extract.linking import TrackLinker
+from faceswap.extract.linking import TrackLinker, unit_mean
 from faceswap.faceset.table import NO_TRACK, FaceTable
 
 
@@ -32,10 +32,7 @@ class Track:
 
     def identity(self) -> np.ndarray | None:
         """Unit mean identity, or None."""
-        if self.identity_sum is None:
-            return None
-        norm = float(np.linalg.norm(self.identity_sum))
-        return self.identity_sum / norm if norm > 0 else None
+        return unit_mean(self.identity_sum)
 
 
 def track_keys(table: FaceTable) -> np.ndarray:

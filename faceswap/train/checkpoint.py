@@ -4,6 +4,9 @@ Layout of ``models/<name>/``:
   model.json              plugin, version, API, options, face sets: what the weights are
   weights.safetensors     model tensors only
   optimizer.safetensors   optimiser tensors (flattened keys) and the torch RNG state
+  adversary.safetensors   only while adversarial terms are on: the discriminators' weights
+                          ('weights.*') and their optimiser ('optimizer.*'); training state
+                          that merge, export and priors never read
   trainer.json            counters, optimiser hyper-parameters, loss tail, and the sha256 of
                           both tensor files; written last, so it vouches for a complete set
   backups/iter_NNNNNNN/   the last K complete sets that verified when they were made
@@ -34,7 +37,8 @@ from faceswap.hashing import file_sha256
 log = logging.getLogger(__name__)
 
 FORMAT = 1
-FILES = ("model.json", "weights.safetensors", "optimizer.safetensors", "trainer.json")
+ADVERSARY_FILE = "adversary.safetensors"
+FILES = ("model.json", "weights.safetensors", "optimizer.safetensors", ADVERSARY_FILE, "trainer.json")
 BACKUP_NAME = re.compile(r"^iter_(\d{7})(?:_(\d+))?$")
 
 
@@ -58,11 +62,18 @@ class Checkpoint:
     rng: torch.Tensor | None
     state: TrainerState
     folder: Path
+    adversary: dict[str, torch.Tensor] | None = None        # discriminator weights, when they were on
+    adversary_optimizer: dict[str, Any] | None = None
 
 
 def save_checkpoint(folder: Path, model_info: Mapping[str, Any], model: torch.nn.Module,
-                    optimizer: torch.optim.Optimizer, state: TrainerState, backups: int = 3) -> None:
-    """Write a complete checkpoint; the previous one becomes a backup first."""
+                    optimizer: torch.optim.Optimizer, state: TrainerState, backups: int = 3,
+                    adversary: tuple[torch.nn.Module, torch.optim.Optimizer] | None = None) -> None:
+    """Write a complete checkpoint; the previous one becomes a backup first.
+
+    ``adversary`` (discriminators and their optimiser) goes to a file of its own, never into
+    the model's weights.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     if (folder / "trainer.json").exists() and backups > 0:
         _rotate_backups(folder, backups)
@@ -70,14 +81,30 @@ def save_checkpoint(folder: Path, model_info: Mapping[str, Any], model: torch.nn
     opt_tensors, opt_meta = _flatten_optimizer(optimizer.state_dict())
     opt_tensors["rng.torch"] = torch.get_rng_state()
     weights_bytes, opt_bytes = save(weights), save(opt_tensors)
+    digests = {"weights.safetensors": _sha(weights_bytes), "optimizer.safetensors": _sha(opt_bytes)}
+    extra: dict[str, Any] = {}
+    if adversary is not None:
+        adversary_bytes, extra["adversary_optimizer"] = _adversary_bytes(*adversary)
+        digests[ADVERSARY_FILE] = _sha(adversary_bytes)
     write_json_atomic(folder / "model.json", {"format": FORMAT, **model_info})
     write_atomic(folder / "weights.safetensors", weights_bytes)
     write_atomic(folder / "optimizer.safetensors", opt_bytes)
+    if adversary is not None:
+        write_atomic(folder / ADVERSARY_FILE, adversary_bytes)
     write_json_atomic(folder / "trainer.json", {
         "format": FORMAT, "iteration": state.iteration, "seed": state.seed, "seconds": state.seconds,
-        "losses": state.losses[-200:], "optimizer": opt_meta,
-        "sha256": {"weights.safetensors": _sha(weights_bytes), "optimizer.safetensors": _sha(opt_bytes)},
+        "losses": state.losses[-200:], "optimizer": opt_meta, **extra, "sha256": digests,
     })
+    if adversary is None:
+        (folder / ADVERSARY_FILE).unlink(missing_ok=True)     # left by an earlier run: not part of this set
+
+
+def _adversary_bytes(module: torch.nn.Module, optimizer: torch.optim.Optimizer) -> tuple[bytes, dict[str, Any]]:
+    """The discriminators' file ('weights.*' and 'optimizer.state.*' tensors) and their optimiser's JSON part."""
+    tensors = {f"weights.{k}": v.detach().to("cpu").contiguous() for k, v in module.state_dict().items()}
+    opt_tensors, opt_meta = _flatten_optimizer(optimizer.state_dict())
+    tensors.update({f"optimizer.{k}": v for k, v in opt_tensors.items()})
+    return save(tensors), opt_meta
 
 
 def load_checkpoint(folder: Path) -> Checkpoint:
@@ -195,7 +222,14 @@ def _read(folder: Path) -> Checkpoint:
     rng = opt_tensors.pop("rng.torch", None)
     optimizer = _unflatten_optimizer(opt_tensors, meta["optimizer"])
     state = TrainerState(meta["iteration"], meta["seed"], meta.get("seconds", 0.0), meta.get("losses", []))
-    return Checkpoint(info, weights, optimizer, rng, state, folder)
+    adversary = adversary_optimizer = None
+    if ADVERSARY_FILE in meta["sha256"]:
+        tensors = load((folder / ADVERSARY_FILE).read_bytes())
+        adversary = {k[len("weights."):]: v for k, v in tensors.items() if k.startswith("weights.")}
+        adversary_optimizer = _unflatten_optimizer(
+            {k[len("optimizer."):]: v for k, v in tensors.items() if k.startswith("optimizer.")},
+            meta["adversary_optimizer"])
+    return Checkpoint(info, weights, optimizer, rng, state, folder, adversary, adversary_optimizer)
 
 
 def _rotate_backups(folder: Path, keep: int) -> None:

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from faceswap.train.adversarial import DISCRIMINATOR_PREFIX
 from faceswap.train.checkpoint import TrainerState
 from faceswap.train.optimizers import UpdateDropout
 from faceswap.train.step import to_device
@@ -23,7 +24,7 @@ class TrainSettings:
     """How long and how fast to train (not saved as part of the model)."""
 
     batch: int = 8
-    lr: float = 5e-5
+    lr: float | None = None           # None: default_learning_rate of the model's resolution
     lr_schedule: str = "constant"     # or "cosine": warm-up then cosine decay to 10% at `iters`
     warmup: int = 100
     clip_grad: float = 1.0            # 0 = no clipping
@@ -47,6 +48,8 @@ class TrainingRun:
     device: torch.device
     is_main: bool = True
     stop_reason: str = ""
+    adversary: nn.Module | None = None                          # discriminators (training state, not model)
+    adversary_optimizer: torch.optim.Optimizer | None = None
 
 
 class Hook:
@@ -115,18 +118,28 @@ def _step(run: TrainingRun, batch: Any, scaler: torch.amp.GradScaler) -> dict[st
     run.step_module.train()
     with torch.autocast(run.device.type, enabled=scaler.is_enabled()):
         terms = run.step_module(batch, run.state.iteration)
-    loss = sum(terms.values())
+    loss = sum(terms.values())      # discriminator terms reach only their own weights (adversarial.py)
     run.optimizer.zero_grad(set_to_none=True)
+    if run.adversary_optimizer is not None:
+        run.adversary_optimizer.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
     if settings.clip_grad > 0:
         scaler.unscale_(run.optimizer)
         torch.nn.utils.clip_grad_norm_(run.model.parameters(), settings.clip_grad)
     with UpdateDropout(run.model.parameters(), settings.lr_dropout, run.state.seed * 1_000_003 + run.state.iteration):
         scaler.step(run.optimizer)
+    if run.adversary_optimizer is not None and _has_grads(run.adversary_optimizer):
+        scaler.step(run.adversary_optimizer)
     scaler.update()
     losses = {name: float(value.detach()) for name, value in terms.items()}
-    losses["total"] = float(loss.detach())
+    model_terms = [value for name, value in terms.items() if not name.startswith(DISCRIMINATOR_PREFIX)]
+    losses["total"] = float(sum(model_terms).detach()) if len(model_terms) < len(terms) else float(loss.detach())
     return losses
+
+
+def _has_grads(optimizer: torch.optim.Optimizer) -> bool:
+    """False before a discriminator's first use (the patch GAN waits for gan_start)."""
+    return any(p.grad is not None for group in optimizer.param_groups for p in group["params"])
 
 
 def learning_rate(settings: TrainSettings, iteration: int) -> float:

@@ -33,6 +33,15 @@ class LossConfig:
     identity_weight: float = option(0.0, "weight of the ArcFace identity loss pushing swaps to the "
                                           "source identity (0: off)", min=0.0)
     identity_every: int = option(4, "compute the identity loss every N steps", min=1)
+    gan_weight: float = option(0.0, "weight of the patch-GAN term (DeepFaceLab's GAN power, e.g. 0.1): a small "
+                                    "patch discriminator pushes reconstructions toward sharp real texture (0: off)",
+                               min=0.0)
+    gan_start: int = option(0, "iteration from which the patch GAN trains (DeepFaceLab turns it on late, once the "
+                               "faces are learnt)", min=0)
+    gan_dims: int = option(16, "width of the patch discriminator", min=4, max=256)
+    true_face_weight: float = option(0.0, "weight of the 'true face' latent discriminator (DeepFaceLab's "
+                                          "true_face_power, e.g. 0.01): pushes destination codes toward the "
+                                          "source's, so swaps look more like the source (0: off)", min=0.0)
 
 
 def gaussian_window(size: int = 11, sigma: float = 1.5, device: torch.device | None = None) -> torch.Tensor:
@@ -84,12 +93,17 @@ def loss_region(mask: torch.Tensor, margin: float, blur: float) -> torch.Tensor:
     return mask
 
 
+def learning_region(mask: torch.Tensor, config: LossConfig) -> torch.Tensor:
+    """The region the face is learned (and judged by the patch GAN) in, from the sample's mask."""
+    if config.mask_margin or config.mask_blur:
+        return loss_region(mask, config.mask_margin, config.mask_blur)
+    return mask
+
+
 def reconstruction_loss(pred: torch.Tensor, pred_mask: torch.Tensor, batch: dict[str, torch.Tensor],
                         config: LossConfig) -> dict[str, torch.Tensor]:
     """The weight-free terms for one person: pixel, dssim, priority and mask."""
-    mask = batch["mask"]
-    if config.mask_margin or config.mask_blur:
-        mask = loss_region(mask, config.mask_margin, config.mask_blur)
+    mask = learning_region(batch["mask"], config)
     target = batch["target"]     # the predicted mask still learns the mask itself (below)
     masked_pred, masked_target = pred * mask, target * mask
     diff = masked_pred - masked_target

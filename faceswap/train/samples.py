@@ -21,7 +21,9 @@ from faceswap.align.template import MIRROR_68, recrop_matrix
 from faceswap.align.umeyama import apply
 from faceswap.errors import FaceSetError, FaceswapError
 from faceswap.faceset.store import read_face
+from faceswap.options import option
 from faceswap.train.augment import colour_jitter, jitter_matrix, priority_map, random_warp
+from faceswap.train.sample_filters import COLOUR_TRANSFERS, LabStats, blur_out_mask, lab_stats, transfer_colour
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,11 @@ class SampleConfig:
     mask: str | None = None     # stored mask to use; None = the first one
     cache_mb: int = 512         # decoded-face cache per loader worker
     uniform_pose: bool = False  # draw faces evenly over yaw/pitch cells, not evenly over faces (train/pose_balance.py)
+    color_transfer: str = option("none", "train-time colour transfer (DeepFaceLab's ct_mode): rct gives each "
+                                         "source sample a random destination face's colour statistics (Lab mean "
+                                         "and spread inside the masks)", choices=COLOUR_TRANSFERS)
+    blur_out_mask: bool = option(False, "blur the background outside the face mask in training samples "
+                                        "(DeepFaceLab's blur_out_mask); the face itself is untouched")
 
 
 @dataclass
@@ -138,7 +145,18 @@ class FacePairDataset(Dataset):
         if self._reader is None:
             self._reader = FaceReader(self.config)
         face = self._reader.first_readable(self.paths[side], self.pick(side, rng))
-        return make_sample(face, self.config, rng)
+        reference = self._colour_reference(index) if side == "src" else None
+        return make_sample(face, self.config, rng, reference)
+
+    def _colour_reference(self, index: int) -> LabStats | None:
+        """The colour statistics of a random destination face for source sample ``index`` (its own
+        random stream, so every other draw stays as without colour transfer)."""
+        if self.config.color_transfer == "none":
+            return None
+        rng = np.random.default_rng([self.seed, index, len(SIDES)])
+        paths = self.paths["dst"]
+        face = self._reader.first_readable(paths, int(rng.integers(len(paths))))
+        return lab_stats(face.image.astype(np.float32) / 255.0, face.mask.astype(np.float32) / 255.0)
 
     def pick(self, side: str, rng: np.random.Generator) -> int:
         """Which face of ``side`` a sample starts from: uniform over faces, or by ``weights``."""
@@ -164,8 +182,9 @@ def load_face(path: Path, config: SampleConfig) -> _Face:
     return _Face(image, mask, points.astype(np.float32), size, record.coverage)
 
 
-def make_sample(face: _Face, config: SampleConfig, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """One augmented sample of ``face``."""
+def make_sample(face: _Face, config: SampleConfig, rng: np.random.Generator,
+                colour_reference: LabStats | None = None) -> dict[str, np.ndarray]:
+    """One augmented sample of ``face``; ``colour_reference``: Lab statistics to move its colours to."""
     res = config.resolution
     crop = recrop_matrix(face.size, face.coverage, res, config.coverage)
     jitter = jitter_matrix(res, rng, config.rotation, config.scale, config.shift, config.flip)
@@ -176,12 +195,18 @@ def make_sample(face: _Face, config: SampleConfig, rng: np.random.Generator) -> 
     points = apply(matrix, face.points)
     if matrix[0, 0] * matrix[1, 1] - matrix[0, 1] * matrix[1, 0] < 0:   # flipped: swap left/right parts
         points = points[MIRROR_68]
-    target = colour_jitter(target.astype(np.float32) / 255.0, rng, config.colour)
+    mask = mask.astype(np.float32) / 255.0
+    target = target.astype(np.float32) / 255.0
+    if colour_reference is not None:
+        target = transfer_colour(target, mask, colour_reference)
+    target = colour_jitter(target, rng, config.colour)
+    if config.blur_out_mask:
+        target = blur_out_mask(target, mask)
     warped = random_warp(target, rng, config.warp)
     return {
         "input": warped.transpose(2, 0, 1).copy(),
         "target": target.transpose(2, 0, 1).copy(),
-        "mask": (mask.astype(np.float32) / 255.0)[None],
+        "mask": mask[None],
         "priority": priority_map(points, res)[None],
     }
 

@@ -28,12 +28,13 @@ from faceswap.plugin_api import API_VERSION
 from faceswap.registry import Registry
 from faceswap.runtime.device import Device
 from faceswap.runtime.progress import NoProgress, Progress
+from faceswap.train.adversarial import prepare_adversary
 from faceswap.train.checkpoint import (TrainerState, has_checkpoint, load_checkpoint, load_weights, read_model_info,
                                        remove_leftovers, save_checkpoint)
 from faceswap.train.hooks import CheckpointHook, LossLogHook, PreviewHook, ProgressHook
 from faceswap.train.loop import TrainingRun, TrainSettings, train
 from faceswap.train.losses import LossConfig
-from faceswap.train.optimizers import DEFAULT_OPTIMIZER, make_optimizer
+from faceswap.train.optimizers import DEFAULT_OPTIMIZER, default_learning_rate, make_optimizer
 from faceswap.train.pose_balance import pose_weights_for
 from faceswap.train.prior import AUTO, NONE, apply_prior, resolve_prior
 from faceswap.train.samples import FacePairDataset, FaceReader, SampleConfig, loader_batches, make_loader, make_sample
@@ -137,28 +138,35 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
             apply_prior(model, prior)
     model.to(device.torch_device)
     optimizer_name = _optimizer_name(request.settings.optimizer, checkpoint, folder)
-    optimizer = make_optimizer(optimizer_name, model.parameters(), request.settings.lr)
+    lr = request.settings.lr or default_learning_rate(options.resolution)
+    optimizer = make_optimizer(optimizer_name, model.parameters(), lr)
     state = restore_run(checkpoint, optimizer, seed)
     sample_config = build_options(SampleConfig, {**request.sample_options, "resolution": options.resolution,
                                                  "coverage": options.coverage}, "sample")
     src, dst = _face_paths(workspace, request.src), _face_paths(workspace, request.dst)
     _check_sample_mask(workspace, sample_config.mask, (*request.src, *request.dst))
-    warn_degenerate_input(workspace, request, two_people=plugin_cls.decoder_count > 1 and not request.pretrain)
+    warn_degenerate_input(workspace, request, two_people=plugin_cls.decoder_count > 1)
     rank, world = _distributed(device)
     loss_config = build_options(LossConfig, request.loss_options, "loss")
-    step_module = AutoencoderStep(model, loss_config, *_deep_losses(loss_config, options, device))
-    if world > 1:
-        step_module = torch.nn.parallel.DistributedDataParallel(step_module)
+    adversary, adversary_optimizer = prepare_adversary(loss_config, model, options.resolution, seed,
+                                                       torch.device(device.torch_device), lr,
+                                                       checkpoint)
+    step_module = AutoencoderStep(model, loss_config, *_deep_losses(loss_config, options, device), adversary)
+    if world > 1:       # the patch discriminator sits idle until gan_start
+        step_module = torch.nn.parallel.DistributedDataParallel(step_module,
+                                                                find_unused_parameters=adversary is not None)
     weights = {"src": pose_weights_for(src), "dst": pose_weights_for(dst)} if sample_config.uniform_pose else None
     dataset = FacePairDataset(src, dst, sample_config, seed, weights)
     loader = make_loader(dataset, request.settings.batch, state.iteration, request.workers, rank, world)
-    settings = dataclasses.replace(request.settings, optimizer=optimizer_name)
+    settings = dataclasses.replace(request.settings, optimizer=optimizer_name, lr=lr)
     run = TrainingRun(model, step_module, optimizer, loader_batches(loader), state, settings,
-                      torch.device(device.torch_device), is_main=rank == 0)
+                      torch.device(device.torch_device), is_main=rank == 0, adversary=adversary,
+                      adversary_optimizer=adversary_optimizer)
     info = {**_model_info(plugin_cls, options, request, folder), "init": init_record, "optimizer": optimizer_name}
 
     def save(r: TrainingRun) -> None:
-        save_checkpoint(folder, info, r.model, r.optimizer, r.state, request.backups)
+        side = (r.adversary, r.adversary_optimizer) if r.adversary is not None else None
+        save_checkpoint(folder, info, r.model, r.optimizer, r.state, request.backups, side)
 
     hooks = [LossLogHook(folder),
              PreviewHook(folder, request.preview_every, lambda: preview_faces(src, dst, sample_config)),
@@ -245,6 +253,8 @@ def _check_sample_mask(workspace: Workspace, name: str | None, facesets: tuple[s
 
 def warn_degenerate_input(workspace: Workspace, request: TrainRequest, two_people: bool) -> None:
     """Warn about face sets that cannot teach a swap: too few faces, or one person on both sides."""
+    if request.pretrain:
+        return                  # a prior pools many people's sets; a small one among them is fine
     for name in dict.fromkeys((*request.src, *request.dst)):
         count = len(faces_of(workspace, name))
         if count < FEW_FACES:
@@ -278,7 +288,8 @@ def _source_digest(workspace: Workspace, name: str) -> str:
 
 def preview_faces(src: list[Path], dst: list[Path], config: SampleConfig, count: int = 4):
     """Evenly spaced faces of each side, cropped like training samples but not augmented."""
-    plain = dataclasses.replace(config, rotation=0, scale=0, shift=0, flip=False, warp=0, colour=0)
+    plain = dataclasses.replace(config, rotation=0, scale=0, shift=0, flip=False, warp=0, colour=0,
+                                blur_out_mask=False)
 
     reader = FaceReader(plain)
 

@@ -5,27 +5,31 @@ import torch
 from torch import nn
 
 from faceswap.model_api import SOURCE_DECODER
-from faceswap.train.losses import LossConfig, reconstruction_loss
+from faceswap.train.adversarial import Adversary
+from faceswap.train.losses import LossConfig, learning_region, reconstruction_loss
 
 
 class AutoencoderStep(nn.Module):
     """forward(batch) -> named loss terms; all model calls go through here so DDP syncs them.
 
-    Side modules (perceptual, identity nets) are frozen and called every N steps.
+    Side modules (perceptual, identity nets) are frozen and called every N steps. The
+    discriminators (``adversary``) train in the same backward pass, on terms named ``disc_*``.
     """
 
     def __init__(self, model: nn.Module, config: LossConfig, perceptual: nn.Module | None = None,
-                 identity: nn.Module | None = None) -> None:
+                 identity: nn.Module | None = None, adversary: Adversary | None = None) -> None:
         super().__init__()
         self.model = model
         self.config = config
         self.perceptual = perceptual
         self.identity = identity
+        self.adversary = adversary
 
     def forward(self, batch: dict[str, dict[str, torch.Tensor]], step: int) -> dict[str, torch.Tensor]:
         config = self.config
         terms: dict[str, torch.Tensor] = {}
         swaps = self.model.can_swap     # a one-decoder model (vae) learns both halves alike
+        codes, faces = {}, {}
         for decoder, side in enumerate(("src", "dst")):
             data = batch[side]
             encoded = self.model.encode(data["input"])
@@ -37,9 +41,17 @@ class AutoencoderStep(nn.Module):
             if self.perceptual is not None and step % config.lpips_every == 0:
                 m = data["mask"]
                 terms[f"{side}_lpips"] = self.perceptual(rgb * m, data["target"] * m).mean() * config.lpips_weight
+            codes[side] = encoded.code
+            if self.adversary is not None and self.adversary.gan_active(step):
+                region = learning_region(data["mask"], config)
+                faces[side] = (rgb * region, data["target"] * region)
         if self.identity is not None and swaps and step % config.identity_every == 0:
             swapped, _ = self.model.decode(self.model.encode(batch["dst"]["target"]).code, SOURCE_DECODER)
             terms["identity"] = self.identity(swapped, batch["src"]["target"]) * config.identity_weight
+        if faces:
+            terms.update(self.adversary.patch_terms(faces))
+        if self.adversary is not None and self.adversary.code is not None and swaps:
+            terms.update(self.adversary.code_terms(codes["src"], codes["dst"]))
         return terms
 
 

@@ -16,6 +16,7 @@ from torch import nn
 
 from faceswap.model_api import Encoded, FaceModel, ModelOptions
 from faceswap.plugin_api import API_VERSION, option
+from faceswap.weights import WeightFile
 
 
 def _act() -> nn.Module:
@@ -132,6 +133,13 @@ class SaeModel(FaceModel):
         # measured on 2 CPU cores: ~25 samples/s (d_dims 32 would cost 3x for the same resolution)
         "quick": {"resolution": 64, "ae_dims": 128, "e_dims": 32, "d_dims": 16, "d_mask_dims": 8},
         "full": {"resolution": 256, "ae_dims": 256, "e_dims": 64, "d_dims": 64, "d_mask_dims": 22},
+    }
+    # New quick models start from this face prior (--init auto): 1600 pretraining iterations on 30 face sets
+    # of ../shared/media, never on the evaluation pair (its metadata lists them; scripts/train_prior.py).
+    PRIORS: ClassVar[dict[str, WeightFile]] = {
+        "quick": WeightFile(filename="sae_quick.safetensors",
+                            sha256="b5c29a0fba99ca5fa55908c9db6101f63d9ee0e54aeea4e8b80ba617a7574ce9",
+                            package="faceswap_plugins", subdir="model/priors", pip_name="faceswap"),
     }
 
     def __init__(self, options: Options, device=None) -> None:

@@ -22,6 +22,7 @@ from faceswap.media.pngmeta import embed_json
 from faceswap.merge.pipeline import faces_by_frame
 from faceswap.people.selection import faces_of
 from faceswap.train.samples import FacePairDataset, SampleConfig
+from faceswap.ui import gallery
 from faceswap.workspace import Workspace
 
 
@@ -110,3 +111,20 @@ def test_a_face_of_another_person_is_an_identity_outlier(ws):
     result = run_cli(ws, "faces", "clean", "two_people", "--dry-run", "--skip", "blur", "--skip", "duplicate")
     lines = [line.strip() for line in re.split(r"[\r\n]", result.output) if line.strip().startswith("0009")]
     assert lines == [line for line in lines if "000903_00.png" in line] and "identity outlier" in lines[0]
+
+
+def test_the_web_gallery_and_the_cli_share_rejected(ws):
+    """The UI's face set browser (called without a browser) and 'faces clean/restore' use one rejected/."""
+    folder = ws / "facesets" / "two_people"
+    before = _digests(folder)
+    faces = FaceSet(folder)
+    picked = [p.name for p in faces.face_paths()[:2]]
+    assert gallery.reject(faces, [*picked, "000999_00.png"]) == picked          # a missing face is skipped
+    reasons = json.loads((folder / "rejected" / "rejected.json").read_text())
+    assert set(reasons) == set(picked) and reasons[picked[0]]["reasons"] == ["rejected in faceswap ui"]
+    assert run_cli(ws, "faces", "clean", "two_people").exit_code == 0       # adds its 3 to the same folder
+    assert len(gallery.rejected_names(faces)) == 5
+    assert gallery.restore(faces, [picked[0]]) == [picked[0]]
+    assert set(json.loads((folder / "rejected" / "rejected.json").read_text())) == set(gallery.rejected_names(faces))
+    assert run_cli(ws, "faces", "restore", "two_people").exit_code == 0
+    assert _digests(folder) == before and not gallery.rejected_names(faces)

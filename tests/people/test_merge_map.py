@@ -67,3 +67,21 @@ def test_map_of_someone_not_in_the_video_fails_clearly(ws, two_people_clip, tmp_
     assert result.exit_code == 1 and "--map carol" in result.output and "person-1" in result.output
     bad = run_cli(ws, "merge", str(two_people_clip), "--map", "aoc", "--frames-out", str(tmp_path / "x"))
     assert bad.exit_code == 1 and "PERSON=MODEL" in bad.output
+
+
+def test_a_merge_session_styles_only_the_mapped_person(ws, two_people_clip, tmp_path):
+    session = tmp_path / "s.json"
+    session.write_text(json.dumps({"format": "faceswap-merge-session", "schema": 1,
+                                   "settings": {"color": "none", "blur": 0.02},
+                                   "ranges": [{"start": 0, "end": 9, "settings": {"erode": 0.2, "blur": 0.0}}]}))
+    shots = {}
+    for name, extra in (("plain", ()), ("session", ("--session", str(session)))):
+        out = tmp_path / f"{name}.png"
+        result = run_cli(ws, "merge", str(two_people_clip), "--map", "aoc=sae", "--preview-frame", "5",
+                         "--color", "none", "--blur", "0.02", "--no-smooth", "-o", str(out), *extra)
+        assert result.exit_code == 0, result.output
+        assert "1 faces swapped" in result.output
+        shots[name] = read_image(out).astype(int)
+    before, plain, styled = shots["plain"][:, :512], shots["plain"][:, 512:], shots["session"][:, 512:]
+    assert np.array_equal(styled[:, 256:], before[:, 256:]), "Katie Hill's half changed"
+    assert np.abs(styled[:, :256] - plain[:, :256]).max() > 30, "frame 5 is in the range: AOC's mask eroded"

@@ -6,12 +6,14 @@ import re
 
 import pytest
 import torch
+from safetensors import safe_open
 
 from cliruns import error_lines, run_cli
 from faceswap.errors import ModelError
 from faceswap.train.checkpoint import load_checkpoint
 from faceswap.train.prior import read_prior_file, write_prior_file
 from faceswap.train.session import TrainRequest, prepare_training
+from faceswap.weights import locate
 from faceswap.workspace import Workspace
 from tiny import TINY, tiny_cli_options, tiny_request
 
@@ -74,3 +76,17 @@ def test_auto_init_without_a_fitting_shipped_prior_trains_from_scratch(train_ws,
     prepared = prepare_training(TrainRequest(**{**vars(tiny_request(1)), "init": "auto"}), Workspace(train_ws),
                                 registry, cpu)
     assert prepared.note.startswith("training from scratch")
+
+
+def test_a_new_quick_model_starts_from_the_shipped_prior(train_ws, registry, cpu):
+    sae = registry.load("model", "sae")
+    path = locate(sae.PRIORS["quick"])                 # sha256-checked against the plugin's record
+    shipped = read_prior_file(path)
+    with safe_open(str(path), "pt") as prior_file:
+        data = prior_file.metadata()["data"]
+    assert "except aoc__, katie_hill__" in data        # the evaluation pair was never seen
+    request = TrainRequest(**{**vars(tiny_request(1, name="quick")), "model_options": {}, "preset": "quick"})
+    prepared = prepare_training(request, Workspace(train_ws), registry, cpu)
+    assert prepared.note.startswith("starting from the shipped quick face prior")
+    start = prepared.run.model.state_dict()
+    assert all(torch.equal(start[k], v.float()) for k, v in shipped.weights.items())

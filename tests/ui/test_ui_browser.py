@@ -1,0 +1,143 @@
+"""``faceswap ui`` driven in a real headless browser (Debian's chromium), on real faces and a real model."""
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import VIDEO, cut
+
+CHROMIUM = shutil.which("chromium")
+playwright = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra: pip install -e .[test]")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt install chromium)")]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(model_ws: Path, tmp_path: Path):
+    """The real CLI serving a workspace with face sets 'src'/'dst', a tiny trained 'sae' and Katie's clip."""
+    uploads = model_ws / "uploads"
+    uploads.mkdir()
+    shutil.copy(VIDEO / "katie_hill__hdtf_wda_000.mp4", uploads / "dst.mp4")    # the 'dst' set's own video
+    port = _free_port()
+    log = open(tmp_path / "server.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "faceswap", "--workspace", str(model_ws), "--device", "cpu",
+                             "ui", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            urllib.request.urlopen(base + "/api/jobs", timeout=1)
+            break
+        except OSError:
+            assert proc.poll() is None, (tmp_path / "server.log").read_text()
+            time.sleep(0.1)
+    yield base, model_ws
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()
+
+
+def _error(page, text: str) -> str:
+    """Wait for the page's one-line error containing ``text``; return it."""
+    page.wait_for_function("t => { const m = document.getElementById('msg'); "
+                           "return m.className === 'error' && m.textContent.includes(t); }", arg=text)
+    line = page.inner_text("#msg")
+    assert "\n" not in line.strip()
+    return line
+
+
+def test_every_page_in_a_real_browser(server, tmp_path):
+    base, ws = server
+    clip = cut(VIDEO / "aoc__hdtf_wda_000.mp4", tmp_path / "aoc5.mp4", 1.0, 5)
+    not_video = tmp_path / "notes.mp4"
+    not_video.write_text("not a video")
+    requests: list[str] = []
+    with playwright.sync_playwright() as p:
+        # the network is unreachable for the browser: only the app's own address resolves
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("request", lambda r: requests.append(r.url))
+        failed: list[str] = []
+        page.on("requestfailed", lambda r: failed.append(r.url))
+
+        # Workspace: inventory, then a tiny extract of an uploaded clip, progress from the real job
+        page.goto(base + "/#workspace")
+        page.wait_for_selector("#t-facesets td")
+        assert "src" in page.inner_text("#t-facesets") and "sae" in page.inner_text("#t-models")
+        page.set_input_files("#x-file", str(not_video))
+        page.click("#x-start")
+        _error(page, "not a video")
+        assert not [p for p in (ws / "uploads").iterdir() if p.name != "dst.mp4"], "no partial upload left"
+        page.set_input_files("#x-file", [])
+        page.fill("#x-source", str(tmp_path / "missing.mp4"))
+        page.click("#x-start")
+        _error(page, "not found")
+        page.fill("#x-source", "")
+        page.set_input_files("#x-file", str(clip))
+        page.click("#x-start")
+        page.wait_for_selector("#t-jobs .state:text('done')", timeout=120_000)
+        page.wait_for_function("document.getElementById('t-facesets').textContent.includes('aoc5')")
+        assert len(list((ws / "facesets" / "aoc5" / "faces").glob("*.png"))) == 5
+        page.screenshot(path=str(tmp_path / "workspace.png"))
+
+        # Face set browser: a face's metadata, reject it, it leaves the gallery and lands in rejected/
+        page.goto(base + "/#faces")
+        page.select_option("#g-set", "src")
+        page.wait_for_function("document.querySelectorAll('#g-grid img').length === 8")
+        first = page.get_attribute("#g-grid img >> nth=0", "data-name")
+        page.click("#g-grid img >> nth=0")
+        page.wait_for_function("document.getElementById('g-meta').textContent.includes('frame_index: 0')")
+        page.screenshot(path=str(tmp_path / "faces.png"))
+        page.click("#g-reject")
+        page.wait_for_function("document.querySelectorAll('#g-grid img').length === 7")
+        assert page.query_selector(f"#g-grid img[data-name='{first}']") is None
+        assert (ws / "facesets" / "src" / "rejected" / first).is_file()
+        assert not (ws / "facesets" / "src" / "faces" / first).exists()
+
+        # Training: the model's state, loss plot and preview grid, from the files train wrote
+        page.goto(base + "/#train")
+        page.wait_for_function("document.getElementById('tr-status').textContent.includes('iteration 2')")
+        page.fill("#tr-batch", "0")
+        page.click("#tr-start")
+        _error(page, "batch 0 is out of range")
+        page.screenshot(path=str(tmp_path / "train.png"))
+
+        # Merge tuner: the slider changes the before | after preview; a bad value is one line
+        page.goto(base + "/#merge")
+        page.select_option("#m-video", "dst.mp4")
+        page.click("#m-open")
+        page.wait_for_function("document.getElementById('m-preview').dataset.seq")
+        first_src = page.get_attribute("#m-preview", "src")
+        assert "1 faces" in page.inner_text("#m-time")
+        page.eval_on_selector("#m-frame", "e => { e.value = 25; e.dispatchEvent(new Event('input')); }")
+        page.wait_for_function(f"document.getElementById('m-preview').src !== '{first_src}' "
+                               f"&& document.getElementById('m-preview').dataset.frame === '25'")
+        page.eval_on_selector("#m-erode", "e => { e.value = 0.08; e.dispatchEvent(new Event('input')); }")
+        page.fill("#m-from", "20")
+        page.fill("#m-to", "40")
+        page.click("#m-range")
+        page.click("#m-save")
+        page.wait_for_function("document.getElementById('msg').textContent.includes('session saved')")
+        page.screenshot(path=str(tmp_path / "merge.png"))
+        session = json.loads((ws / "sessions" / "dst.json").read_text())
+        assert session["ranges"] == [{"start": 20, "end": 40, "settings": {"erode": 0.08}}]
+        browser.close()
+    outside = [url for url in requests if not url.startswith((base, "blob:", "data:"))]
+    assert not outside, f"the page fetched from elsewhere: {outside}"
+    assert not [url for url in failed if url.startswith(base) and "/preview" not in url], failed
+    for name in ("workspace", "faces", "train", "merge"):
+        assert (tmp_path / f"{name}.png").stat().st_size > 10_000
