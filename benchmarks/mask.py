@@ -158,9 +158,12 @@ def main() -> None:
     plugins = build_extract_plugins(registry, ExtractChoice(identity=None), {}, device)
     with tempfile.TemporaryDirectory() as tmp:
         work = args.work or Path(tmp)
-        result = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.platform(), "cores": os.cpu_count()}
+        # the cores are shared: the load says how much of them this run had (speeds swing several-fold)
+        result = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.platform(), "cores": os.cpu_count(),
+                  "load_average_at_start": os.getloadavg()[0]}
         result["accuracy"] = accuracy(maskers, work, plugins, TextureBank.default())
         faces, points = faces_of(work / "facesets" / "katie_hill")
+        result["load_average_before_speed"] = os.getloadavg()[0]
         result["faces_per_s"] = speed(maskers, faces, points)
         result["extract_frames_per_s"] = extract_speed(registry, device, work)
         clip, objects = make_composite(work)
