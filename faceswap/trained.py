@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from faceswap.errors import ModelError
 from faceswap.registry import Registry
 from faceswap.runtime.device import Device
 from faceswap.train.checkpoint import load_checkpoint, load_weights
@@ -15,6 +16,9 @@ def load_trained_model(folder: Path, registry: Registry, device: Device) -> tupl
     """(model on ``device`` in eval mode, model.json contents) of the model in ``folder``."""
     checkpoint = load_checkpoint(folder)
     info = checkpoint.model_info
+    if info.get("kind") == "masker":
+        raise ModelError(f"{folder} is a mask model ('faceswap mask train' made it), not a face model: name a model "
+                         f"'faceswap train' made (use a mask model with 'faceswap mask apply --model')")
     model = registry.create("model", info["plugin"], info["options"], device)
     load_weights(model, checkpoint.weights, folder)
     model.to(torch.device(device.torch_device)).eval()

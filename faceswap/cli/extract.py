@@ -26,7 +26,9 @@ from faceswap.people.selection import person_identity
 @click.option("--landmarker", default="2d106", show_default=True,
               help="Landmark plugin; facemesh is the Apache-2.0 choice.")
 @click.option("--masker", "maskers", multiple=True, default=("extended",), show_default=True,
-              help="Mask plugin(s) whose masks are stored with each face; repeat for several.")
+              help="Mask plugin(s) whose masks are stored with each face; repeat for several, e.g. --masker "
+                   "extended --masker segment (the occlusion-aware mask beside the hull). The first is the one "
+                   "training and merge use unless told otherwise.")
 @click.option("--identity", default="arcface", show_default=True,
               help="Identity embedding plugin stored with each face and used by --ref; 'none' skips it.")
 @click.option("-O", "--option", "overrides", multiple=True, metavar="KIND.KEY=VALUE",

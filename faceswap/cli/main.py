@@ -29,6 +29,7 @@ COMMANDS = {
     "export": "faceswap.cli.export:export_command",
     "extract": "faceswap.cli.extract:extract_command",
     "faces": "faceswap.cli.faces:faces_command",
+    "mask": "faceswap.cli.mask:mask_command",
     "merge": "faceswap.cli.merge:merge_command",
     "people": "faceswap.cli.people:people_command",
     "plugins": "faceswap.cli.plugins:plugins_command",

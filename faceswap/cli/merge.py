@@ -20,7 +20,7 @@ from faceswap.faceset.store import FaceSet
 from faceswap.media.encoding import check_encoder
 from faceswap.media.image import write_image
 from faceswap.media.video import EncodeSettings, open_source
-from faceswap.merge.masks import MASK_MODES
+from faceswap.merge.masks import parse_mask_mode, require_stored_mask
 from faceswap.merge.outputs import FramesOutput, VideoOutput
 from faceswap.merge.multi import MultiMerger, parse_map
 from faceswap.merge.pipeline import Merger, MergeSettings, faces_by_frame, merge
@@ -46,8 +46,10 @@ log = logging.getLogger(__name__)
 @click.option("--blender", default="alpha", show_default=True, help="Blender plugin: alpha, seamless or laplacian.")
 @click.option("-O", "--option", "overrides", multiple=True, metavar="KIND.KEY=VALUE",
               help="Colour or blender plugin option, e.g. -O blender.mode=mixed; repeatable.")
-@click.option("--mask", type=click.Choice(MASK_MODES), default="intersect", show_default=True,
-              help="Blend under the model's predicted mask, the extracted mask, or where both agree.")
+@click.option("--mask", default="intersect", show_default=True, callback=lambda c, p, v: _mask_mode(v),
+              help="Blend under the model's predicted mask (predicted), the extraction's stored mask (extracted), "
+                   "where both agree (intersect), a stored mask by name, e.g. the occlusion-aware 'segment' "
+                   "('faceswap mask apply'), or a stored mask where the model's agrees (segment+predicted).")
 @click.option("--erode", type=float, default=0.0, show_default=True,
               help="Shrink (positive) or grow (negative) the mask, as a fraction of the face crop.")
 @click.option("--blur", type=click.FloatRange(min=0), default=0.04, show_default=True,
@@ -115,6 +117,11 @@ def merge_command(ctx: click.Context, video: Path, model_name: str, faceset: str
         torch.set_num_threads(threads)
 
 
+def _mask_mode(value: str) -> str:
+    parse_mask_mode(value)          # a malformed mode is an OptionError before any work
+    return value
+
+
 def _merge(app: AppContext, device, video: Path, model_name: str, faceset: str | None, output: Path | None,
            color: str, blender: str, overrides: tuple[str, ...], settings: MergeSettings, ref: Path | None,
            ref_threshold: float, encode: EncodeSettings, frames_out: Path | None, preview_frame: int | None,
@@ -130,6 +137,7 @@ def _merge(app: AppContext, device, video: Path, model_name: str, faceset: str |
     blender_plugin = app.registry.create("blender", blender, options["blender"][blender], device)
     faces_set = FaceSet(app.workspace.faceset_dir(faceset or video.stem))
     faces = faces_by_frame(_ensure_faceset(app, device, video, source, faces_set, swappers.values()))
+    require_stored_mask((r for records in faces.values() for r in records), settings.mask, faces_set.folder.name)
     if ref is not None:         # whole tracks whose person is the one in the photo
         plugins = plugins_like(app, _related_sets(app, faces_set, swappers.values()), device)
         chosen = faces_like(faces_set, reference_from_photo(ref, plugins, ref_threshold).embedding, ref_threshold)

@@ -5,6 +5,7 @@ import click
 from tqdm import tqdm
 
 from faceswap.cli.context import AppContext
+from faceswap.cli.run_options import run_options
 from faceswap.errors import InputError
 from faceswap.options import parse_overrides
 from faceswap.train.loop import TrainSettings
@@ -48,19 +49,7 @@ TRAIN_KINDS = ("model", "loss", "sample")
                    "late in training).")
 @click.option("--clip-grad", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Clip the gradient norm to this (0: no clipping).")
-@click.option("--iters", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Stop when the model has trained this many iterations in total (0: no limit).")
-@click.option("--minutes", type=click.FloatRange(min=0), default=0.0, show_default=True,
-              help="Stop after this many minutes (0: no limit). Ctrl-C also stops, after saving.")
-@click.option("--preview-every", type=click.IntRange(min=0), default=100, show_default=True,
-              help="Write a preview grid to models/<name>/previews/ every N iterations (0: only at the end).")
-@click.option("--save-minutes", type=click.FloatRange(min=0), default=10.0, show_default=True,
-              help="Save a checkpoint every N minutes (and always when training stops).")
-@click.option("--backups", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Keep this many earlier checkpoints in models/<name>/backups/.")
-@click.option("--workers", type=click.IntRange(min=0), default=1, show_default=True,
-              help="Processes preparing training samples (0: in the training process).")
-@click.option("--seed", type=int, help="Random seed of a new model (default: random; stored for resume).")
+@run_options(preview="a preview grid")
 @click.option("--no-amp", is_flag=True, help="Train in full precision on CUDA (mixed precision is the default there).")
 @click.pass_obj
 def train_command(app: AppContext, plugin: str, name: str | None, src: tuple[str, ...], dst: tuple[str, ...],

@@ -16,7 +16,8 @@ from faceswap import __version__
 from faceswap.errors import FaceSetError
 from faceswap.media.image import decode_image, encode_image
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+LABEL_KINDS = ("include", "exclude")
 
 
 def _identity_to_embedding(data: dict[str, Any]) -> dict[str, Any]:
@@ -39,8 +40,17 @@ def _add_track(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _add_mask_labels(data: dict[str, Any]) -> dict[str, Any]:
+    """3 -> 4: a face carries the mask polygons a user drew on it (none yet)."""
+    data = dict(data)
+    data["labels"] = []
+    data["schema"] = 4
+    return data
+
+
 # Each migration turns a record of version N into N + 1. Add one per schema bump.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _identity_to_embedding, 2: _add_track}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    1: _identity_to_embedding, 2: _add_track, 3: _add_mask_labels}
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,15 @@ class Producer:
     name: str
     version: str
     options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MaskLabel:
+    """One polygon a user drew on a face (XSeg style): ``include`` adds it to the face, ``exclude``
+    removes it (a hand, a microphone). Polygons apply in order, later ones over earlier ones."""
+
+    kind: str                       # "include" or "exclude"
+    points: np.ndarray              # (K, 2) float32, K >= 3, in the stored face's pixels
 
 
 @dataclass(frozen=True)
@@ -75,6 +94,7 @@ class FaceRecord:
     producers: tuple[Producer, ...]
     frame_name: str = ""
     track: int | None = None        # id of the face's track within its face set (None: extracted before tracks)
+    labels: tuple[MaskLabel, ...] = ()     # mask polygons drawn by the user, in order
     faceswap_version: str = __version__
     schema: int = SCHEMA_VERSION
 
@@ -106,6 +126,7 @@ def record_to_json(record: FaceRecord) -> dict[str, Any]:
         "embedding": None if record.embedding is None
         else base64.b64encode(record.embedding.astype("<f4").tobytes()).decode("ascii"),
         "producers": [vars(p) for p in record.producers],
+        "labels": [{"kind": label.kind, "points": _floats(label.points)} for label in record.labels],
     }
 
 
@@ -131,6 +152,7 @@ def record_from_json(data: Any, where: str, *, masks: bool = True) -> FaceRecord
             embedding=None if data["embedding"] is None
             else np.frombuffer(base64.b64decode(data["embedding"]), "<f4").astype(np.float32),
             producers=tuple(Producer(**p) for p in data["producers"]),
+            labels=tuple(_label(item) for item in data["labels"]),
             faceswap_version=str(data["faceswap_version"]), schema=int(data["schema"]),
         )
     except FaceSetError:
@@ -169,6 +191,16 @@ def _array(values: Any, shape: tuple[int, ...], dtype: Any = np.float32) -> np.n
     if not np.isfinite(array).all():
         raise ValueError("non-finite values")
     return array
+
+
+def _label(item: Any) -> MaskLabel:
+    kind = str(item["kind"])
+    if kind not in LABEL_KINDS:
+        raise ValueError(f"label kind '{kind}' is not include or exclude")
+    points = _array(item["points"], (-1, 2))
+    if len(points) < 3:
+        raise ValueError("a label polygon needs at least 3 points")
+    return MaskLabel(kind, points)
 
 
 def _mask(text: str, size: int) -> np.ndarray:

@@ -91,3 +91,21 @@ def _parse_itxt(body: bytes, crc: bytes, keyword: bytes) -> Any | None:
     if compressed:
         text = zlib.decompress(text)
     return json.loads(text.decode("utf-8"))
+
+
+def replace_json(png: bytes, obj: Any, keyword: bytes = KEYWORD) -> bytes:
+    """``png`` with its ``keyword`` JSON chunk replaced by ``obj`` (added when it has none);
+    every other chunk, the pixels included, is copied byte for byte."""
+    if not png.startswith(PNG_SIGNATURE):
+        raise ValueError("not a PNG")
+    kept = [png[:len(PNG_SIGNATURE)]]
+    pos = len(PNG_SIGNATURE)
+    while pos + 8 <= len(png):
+        length, ctype = struct.unpack(">I4s", png[pos:pos + 8])
+        end = pos + 12 + length
+        if end > len(png):
+            raise ValueError("cut short or corrupt (a chunk runs past the end)")
+        if not (ctype == b"iTXt" and png[pos + 8:pos + 8 + length].partition(b"\x00")[0] == keyword):
+            kept.append(png[pos:end])
+        pos = end
+    return embed_json(b"".join(kept), obj, keyword)

@@ -1,26 +1,64 @@
-"""The mask a swapped face is blended under: predicted, extracted or both, then eroded and feathered."""
+"""The mask a swapped face is blended under: predicted, stored or both, then eroded and feathered.
+
+Modes: ``predicted`` (the model's mask), ``extracted`` (the first mask stored with the face, the
+extraction's), ``intersect`` (both), or the name of a stored mask (``segment``, ``hull``, ...),
+alone or intersected with the model's (``segment+predicted``).
+"""
 from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from faceswap.align.template import recrop_matrix
+from faceswap.errors import FaceSetError, OptionError
 from faceswap.faceset.schema import FaceRecord
 
 MASK_MODES = ("predicted", "extracted", "intersect")
+MASK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-def extracted_mask(record: FaceRecord, resolution: int, coverage: float) -> np.ndarray:
-    """The stored extraction mask re-cropped to the model's crop, ``(R, R)`` float32."""
-    stored = record.mask()
+@dataclass(frozen=True)
+class MaskMode:
+    """Which masks a merge blends under: a stored one ("" = the first, None = none) and/or the predicted."""
+
+    stored: str | None
+    predicted: bool
+
+
+def parse_mask_mode(text: str) -> MaskMode:
+    """``predicted``, ``extracted``, ``intersect``, ``NAME`` or ``NAME+predicted``; OptionError otherwise."""
+    named = {"predicted": MaskMode(None, True), "extracted": MaskMode("", False), "intersect": MaskMode("", True)}
+    if text in named:
+        return named[text]
+    parts = text.split("+")
+    names = [p for p in parts if p != "predicted"]
+    if len(parts) > 2 or len(names) != 1 or not MASK_NAME.match(names[0]) or names[0] in named:
+        raise OptionError(f"--mask '{text}': use predicted, extracted, intersect, the name of a stored mask "
+                          f"(e.g. segment), or NAME+predicted")
+    return MaskMode(names[0], len(parts) == 2)
+
+
+def extracted_mask(record: FaceRecord, resolution: int, coverage: float, name: str = "") -> np.ndarray:
+    """A stored mask (``name``; default the first, the extraction's) re-cropped to the model's crop,
+    ``(R, R)`` float32; FaceSetError saying how to add it when the face lacks it."""
+    if name and name not in record.masks:
+        raise FaceSetError(f"face {record.face_index} of frame {record.frame_index} ({record.source}) has no '{name}' "
+                           f"mask (it has {', '.join(record.masks) or 'none'}): run 'faceswap mask apply SET --masker "
+                           f"{name}' on its face set, or extract it with --masker {name}")
+    stored = record.mask(name or None)
     matrix = recrop_matrix(record.size, record.coverage, resolution, coverage)
     return cv2.warpAffine(stored, matrix, (resolution, resolution), flags=cv2.INTER_LINEAR)
 
 
-def combine_masks(predicted: np.ndarray, extracted: np.ndarray | None, mode: str) -> np.ndarray:
-    if mode == "predicted" or extracted is None:
+def combine_masks(predicted: np.ndarray, extracted: np.ndarray | None, mode: str | MaskMode) -> np.ndarray:
+    mode = parse_mask_mode(mode) if isinstance(mode, str) else mode
+    if extracted is None or mode.stored is None:
         return predicted
-    if mode == "extracted":
+    if not mode.predicted:
         return extracted
     return np.minimum(predicted, extracted)
 
@@ -42,3 +80,14 @@ def shape_mask(mask: np.ndarray, erode: float, blur: float) -> np.ndarray:
                 out = cv2.erode(out, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * inner + 1,) * 2))
         out = cv2.GaussianBlur(out, (0, 0), sigma)
     return np.clip(out, 0.0, 1.0)
+
+
+def require_stored_mask(records: Iterable[FaceRecord], mode: str, faceset: str) -> None:
+    """FaceSetError, before any work, when ``mode`` names a stored mask some faces lack."""
+    name = parse_mask_mode(mode).stored
+    if not name:
+        return
+    missing = sum(1 for record in records if name not in record.masks)
+    if missing:
+        raise FaceSetError(f"{missing} faces of face set '{faceset}' have no '{name}' mask: run 'faceswap mask apply "
+                           f"{faceset} --masker {name}' first (or extract with --masker {name})")

@@ -21,7 +21,7 @@ from faceswap.align.warp import warp_to_face
 from faceswap.faceset.schema import FaceRecord
 from faceswap.faceset.store import FaceSet
 from faceswap.media.video import FrameSource
-from faceswap.merge.masks import combine_masks, extracted_mask, shape_mask
+from faceswap.merge.masks import combine_masks, extracted_mask, parse_mask_mode, shape_mask
 from faceswap.merge.outputs import watermark
 from faceswap.merge.smoothing import LandmarkSmoother, SmoothingConfig
 from faceswap.merge.swapper import FaceSwapper
@@ -32,7 +32,7 @@ from faceswap.types import Frame
 
 @dataclass(frozen=True)
 class MergeSettings:
-    mask: str = "intersect"         # predicted | extracted | intersect
+    mask: str = "intersect"         # predicted | extracted | intersect | a stored mask's NAME [+predicted]
     erode: float = 0.0              # fraction of the crop; negative dilates
     blur: float = 0.04              # feather, fraction of the crop
     smooth: bool = True             # One Euro filter on landmarks over time
@@ -83,6 +83,7 @@ class Merger:
         self.swapper, self.color, self.blender = swapper, color, blender
         self.settings = settings
         self.smoother = LandmarkSmoother(settings.smoothing, fps) if settings.smooth else None
+        self.mask_mode = parse_mask_mode(settings.mask)
 
     def merge_chunk(self, frames: Sequence[Frame], faces: dict[int, list[FaceRecord]]) -> list[tuple[Frame, np.ndarray, int]]:
         """(frame, merged image, faces swapped) for consecutive frames, model run once for all faces."""
@@ -123,8 +124,9 @@ class Merger:
                rgb: np.ndarray, predicted: np.ndarray, crop: np.ndarray) -> np.ndarray:
         settings = self.settings
         res = self.swapper.resolution
-        stored = extracted_mask(record, res, self.swapper.coverage) if settings.mask != "predicted" else None
-        mask = shape_mask(combine_masks(predicted, stored, settings.mask), settings.erode, settings.blur)
+        mode = self.mask_mode
+        stored = extracted_mask(record, res, self.swapper.coverage, mode.stored) if mode.stored is not None else None
+        mask = shape_mask(combine_masks(predicted, stored, mode), settings.erode, settings.blur)
         face = self.color.transfer(rgb, crop.astype(np.float32) / 255.0, mask)
         face = np.clip(face * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return paste_face(image, face, mask, matrix, self.blender)

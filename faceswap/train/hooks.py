@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from faceswap.media.image import write_image
@@ -17,25 +18,27 @@ HISTORY_KEEP = 200
 
 
 class ProgressHook(Hook):
-    """Advance a progress bar with iteration speed and both losses."""
+    """Advance a progress bar with iteration speed and both losses (or the total, for a run
+    that trains no swap model)."""
 
     what = "the progress display"
 
-    def __init__(self, bar: Progress) -> None:
+    def __init__(self, bar: Progress, samples_per_item: int = 2) -> None:
         self.bar = bar
         self.last = time.perf_counter()
         self.rate = 0.0
+        self.samples_per_item = samples_per_item      # a swap model's batch item is a src and a dst face
 
     def after_step(self, run: TrainingRun, losses: dict[str, float]) -> None:
         now = time.perf_counter()
         step_rate = 1.0 / max(now - self.last, 1e-9)
         self.rate = step_rate if self.rate == 0 else 0.9 * self.rate + 0.1 * step_rate
         self.last = now
-        src = sum(v for k, v in losses.items() if k.startswith("src_"))
-        dst = sum(v for k, v in losses.items() if k.startswith("dst_"))
+        shown = {side: f"{sum(v for k, v in losses.items() if k.startswith(side + '_')):.4f}"
+                 for side in ("src", "dst") if any(k.startswith(side + "_") for k in losses)}
         self.bar.update(1)
-        self.bar.set_postfix(iter=run.state.iteration, src=f"{src:.4f}", dst=f"{dst:.4f}",
-                             samples_s=f"{self.rate * run.settings.batch * 2:.1f}", refresh=False)
+        self.bar.set_postfix(iter=run.state.iteration, **(shown or {"loss": f"{losses['total']:.4f}"}),
+                             samples_s=f"{self.rate * run.settings.batch * self.samples_per_item:.1f}", refresh=False)
 
 
 class LossLogHook(Hook):
@@ -56,16 +59,23 @@ class LossLogHook(Hook):
 
 
 class PreviewHook(Hook):
-    """Every N iterations: previews/iter_NNNNNNN.png (src, rebuilt, dst, rebuilt, swapped) and loss.png."""
+    """Every N iterations: previews/iter_NNNNNNN.png and loss.png.
+
+    ``render(model, *faces)`` draws the grid: by default a swap model's (src, rebuilt, dst,
+    rebuilt, swapped); ``plot_keys`` are the loss-name prefixes plotted.
+    """
 
     what = "the preview"
 
-    def __init__(self, folder: Path, every: int, faces: Callable[[], tuple[torch.Tensor, torch.Tensor]]) -> None:
+    def __init__(self, folder: Path, every: int, faces: Callable[[], tuple[torch.Tensor, ...]],
+                 render: Callable[..., np.ndarray] = preview_grid, plot_keys: tuple[str, ...] = ("src", "dst")) -> None:
         self.folder = folder / "previews"
         self.plot = folder / "loss.png"
         self.every = every
         self.faces = faces
-        self._cached: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.render = render
+        self.plot_keys = plot_keys
+        self._cached: tuple[torch.Tensor, ...] | None = None
 
     def after_step(self, run: TrainingRun, losses: dict[str, float]) -> None:
         if run.is_main and self.every and run.state.iteration % self.every == 0:
@@ -80,9 +90,9 @@ class PreviewHook(Hook):
             self._cached = tuple(t.to(run.device) for t in self.faces())
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"iter_{run.state.iteration:07d}.png"
-        write_image(path, preview_grid(run.model, *self._cached))
+        write_image(path, self.render(run.model, *self._cached))
         if len(run.state.losses) > 1:
-            write_image(self.plot, loss_plot(run.state.losses))
+            write_image(self.plot, loss_plot(run.state.losses, self.plot_keys))
         return path
 
 

@@ -59,7 +59,7 @@ def loss_plot(history: Sequence[dict[str, float]], keys: Sequence[str] = ("src",
     top = max(float(s.max()) for s in series.values()) * 1.05 or 1.0
     margin = 30
     xs = margin + (iters - iters[0]) / max(1.0, iters[-1] - iters[0]) * (width - 2 * margin)
-    colours = {"src": (31, 119, 180), "dst": (214, 39, 40)}
+    colours = {"src": (31, 119, 180), "dst": (214, 39, 40), "mask": (44, 160, 44)}
     cv2.rectangle(image, (margin, margin), (width - margin, height - margin), (200, 200, 200), 1)
     for i, (key, values) in enumerate(series.items()):
         ys = height - margin - values / top * (height - 2 * margin)

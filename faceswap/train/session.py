@@ -20,7 +20,7 @@ import torch
 
 from faceswap import __version__
 from faceswap.errors import FaceSetError, ModelError
-from faceswap.faceset.store import FaceSet
+from faceswap.faceset.store import FaceSet, read_record
 from faceswap.locking import exclusive_lock
 from faceswap.options import build_options, describe, options_to_dict
 from faceswap.people.selection import faces_of, split_spec
@@ -86,10 +86,11 @@ class PreparedTraining:
     hooks: list
     folder: Path
     start_iteration: int
-    note: str = ""          # how a new model started (which prior), for the CLI to say
+    samples_per_item: int = 2           # a swap model's batch item holds a src and a dst face
+    note: str = ""                      # how a new model started (which prior), for the CLI to say
 
     def train(self, progress: Progress | None = None) -> TrainSummary:
-        self.hooks.insert(0, ProgressHook(progress if progress is not None else NoProgress()))
+        self.hooks.insert(0, ProgressHook(progress if progress is not None else NoProgress(), self.samples_per_item))
         self.folder.mkdir(parents=True, exist_ok=True)
         reason = train(self.run, self.hooks)
         state = self.run.state
@@ -139,15 +140,11 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
     optimizer_name = _optimizer_name(request.settings.optimizer, checkpoint, folder)
     lr = request.settings.lr or default_learning_rate(options.resolution)
     optimizer = make_optimizer(optimizer_name, model.parameters(), lr)
-    state = TrainerState(seed=seed)
-    if checkpoint:
-        optimizer.load_state_dict(checkpoint.optimizer)
-        state = checkpoint.state
-        if checkpoint.rng is not None:
-            torch.set_rng_state(checkpoint.rng)
+    state = restore_run(checkpoint, optimizer, seed)
     sample_config = build_options(SampleConfig, {**request.sample_options, "resolution": options.resolution,
                                                  "coverage": options.coverage}, "sample")
     src, dst = _face_paths(workspace, request.src), _face_paths(workspace, request.dst)
+    _check_sample_mask(workspace, sample_config.mask, (*request.src, *request.dst))
     warn_degenerate_input(workspace, request, two_people=plugin_cls.decoder_count > 1)
     rank, world = _distributed(device)
     loss_config = build_options(LossConfig, request.loss_options, "loss")
@@ -174,13 +171,26 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
     hooks = [LossLogHook(folder),
              PreviewHook(folder, request.preview_every, lambda: preview_faces(src, dst, sample_config)),
              CheckpointHook(save, request.save_minutes)]
-    return PreparedTraining(run, hooks, folder, state.iteration, note)
+    return PreparedTraining(run, hooks, folder, state.iteration, note=note)
+
+
+def restore_run(checkpoint: Any, optimizer: torch.optim.Optimizer, seed: int) -> TrainerState:
+    """A new run's state, or a resumed one's: its optimiser moments, counters and random state."""
+    if not checkpoint:
+        return TrainerState(seed=seed)
+    optimizer.load_state_dict(checkpoint.optimizer)
+    if checkpoint.rng is not None:
+        torch.set_rng_state(checkpoint.rng)
+    return checkpoint.state
 
 
 def _resolve_model(request: TrainRequest, folder: Path, registry: Registry):
     """(plugin class, options, checkpoint or None) for a new or a resumed model."""
     if has_checkpoint(folder):
         stored = read_model_info(folder)
+        if stored.get("kind") == "masker":
+            raise ModelError(f"model '{folder.name}' is a mask model ('faceswap mask train' made it), not a face model: "
+                             f"choose another --name")
         if stored["plugin"] != request.plugin:
             raise ModelError(f"model '{folder.name}' is a '{stored['plugin']}' model, not '{request.plugin}': "
                              f"use --model {stored['plugin']} or another --name")
@@ -228,6 +238,17 @@ def _face_paths(workspace: Workspace, names: tuple[str, ...]) -> list[Path]:
             raise FaceSetError(f"face set '{name}' holds no faces")
         paths += found
     return paths
+
+
+def _check_sample_mask(workspace: Workspace, name: str | None, facesets: tuple[str, ...]) -> None:
+    """-O sample.mask=NAME must name a mask the faces hold (checked on each set's first face)."""
+    if not name:
+        return
+    for faceset in dict.fromkeys(facesets):
+        record = read_record(FaceSet(workspace.faceset_dir(faceset)).face_paths()[0])
+        if name not in record.masks:
+            raise FaceSetError(f"face set '{faceset}' has no '{name}' mask (its faces have {', '.join(record.masks)}): "
+                               f"run 'faceswap mask apply {faceset} --masker {name}', or choose another -O sample.mask")
 
 
 def warn_degenerate_input(workspace: Workspace, request: TrainRequest, two_people: bool) -> None:

@@ -30,14 +30,17 @@ def test_pip_install_dot_registers_builtin_plugins(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
                     "--no-build-isolation", "--quiet", str(REPO)], check=True, cwd=tmp_path)
     probe = ("import faceswap, faceswap_plugins; from faceswap.registry import Registry; "
+             "from faceswap.weights import locate; from faceswap_plugins.mask.segment import GENERIC, GENERIC_JSON; "
              "rows = Registry.discover().report(); "
-             "print(faceswap.__file__); print(faceswap_plugins.__file__); "
-             "[print(r.kind, r.name, r.origin, r.status) for r in rows]")
+             "print(faceswap.__file__); print(faceswap_plugins.__file__); print(locate(GENERIC_JSON).parent); "
+             "print(locate(GENERIC).parent); [print(r.kind, r.name, r.origin, r.status) for r in rows]")
     out = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path).stdout
     lines = out.splitlines()
     assert str(env_dir) in lines[0] and str(env_dir) in lines[1], "imported from the installed copy"
-    rows = [line.split() for line in lines[2:]]
+    assert str(env_dir) in lines[2] and str(env_dir) in lines[3], "the segment masker's weights are package data"
+    rows = [line.split() for line in lines[4:]]
     assert {(r[0], r[1]) for r in rows} >= {("detector", "scrfd"), ("detector", "blazeface"),
                                            ("landmarker", "2d106"), ("landmarker", "facemesh"),
-                                           ("masker", "hull"), ("masker", "extended"), ("identity", "arcface")}
+                                           ("masker", "hull"), ("masker", "extended"), ("masker", "segment"),
+                                           ("identity", "arcface")}
     assert all(r[2] == "built-in" and r[3] == "ok" for r in rows), out

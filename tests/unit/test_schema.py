@@ -6,7 +6,7 @@ import pytest
 
 from faceswap.errors import FaceSetError
 from faceswap.faceset import schema
-from faceswap.faceset.schema import FaceRecord, Producer, record_from_json, record_to_json
+from faceswap.faceset.schema import FaceRecord, MaskLabel, Producer, record_from_json, record_to_json
 
 
 def _record() -> FaceRecord:
@@ -69,25 +69,53 @@ def test_schema_1_records_keep_their_identity_vector_as_the_embedding():
     old = record_to_json(record)
     old["identity"] = old.pop("embedding")          # how faceswap before schema 2 wrote it
     old["schema"] = 1
-    del old["track"]
+    del old["track"], old["labels"]
     back = record_from_json(old, "old face")
-    assert back.schema == schema.SCHEMA_VERSION == 3
+    assert back.schema == schema.SCHEMA_VERSION == 4
     assert np.array_equal(back.embedding, record.embedding)
 
 
 def test_the_track_round_trips_and_schema_2_records_have_none():
     record = _record()
     tracked = record_from_json(record_to_json(dataclasses.replace(record, track=17)), "face")
-    assert tracked.track == 17 and tracked.schema == 3
+    assert tracked.track == 17 and tracked.schema == 4
     old = record_to_json(record)
-    del old["track"]
+    del old["track"], old["labels"]
     old["schema"] = 2
     back = record_from_json(old, "schema 2 face")
-    assert back.track is None and back.frame_index == 42 and back.schema == 3
+    assert back.track is None and back.frame_index == 42 and back.labels == () and back.schema == 4
 
 
-def test_a_schema_3_record_without_its_track_is_invalid():
+@pytest.mark.parametrize("field", ["track", "labels"])
+def test_a_current_record_without_a_field_of_its_schema_is_invalid(field):
     data = record_to_json(_record())
-    del data["track"]
-    with pytest.raises(FaceSetError, match="invalid face record .*track"):
+    del data[field]
+    with pytest.raises(FaceSetError, match=f"invalid face record .*{field}"):
+        record_from_json(data, "faces/000042_01.png")
+
+
+def test_schema_3_records_gain_an_empty_label_list_and_keep_their_track():
+    old = record_to_json(dataclasses.replace(_record(), track=5))
+    del old["labels"]                               # how faceswap before schema 4 wrote it
+    old["schema"] = 3
+    back = record_from_json(old, "old face")
+    assert back.schema == 4 and back.labels == () and back.track == 5
+    assert record_to_json(back)["labels"] == []
+
+
+def test_mask_labels_round_trip_in_order():
+    triangle = np.array([[10, 10], [50, 12], [30, 40.5]], np.float32)
+    square = np.array([[20, 20], [30, 20], [30, 30], [20, 30]], np.float32)
+    record = dataclasses.replace(_record(), labels=(MaskLabel("include", triangle), MaskLabel("exclude", square)))
+    back = record_from_json(record_to_json(record), "x")
+    assert [label.kind for label in back.labels] == ["include", "exclude"]
+    assert np.array_equal(back.labels[0].points, triangle) and np.array_equal(back.labels[1].points, square)
+
+
+@pytest.mark.parametrize("label, why", [({"kind": "hide", "points": [[0, 0], [1, 0], [0, 1]]}, "not include or exclude"),
+                                        ({"kind": "exclude", "points": [[0, 0], [1, 0]]}, "at least 3 points")])
+def test_a_bad_label_names_the_file(label, why):
+    data = record_to_json(_record())
+    data["labels"] = [label]
+    with pytest.raises(FaceSetError, match=f"faces/000042_01.png: invalid face record.*{why}"):
         record_from_json(data, "faces/000042_01.png")
