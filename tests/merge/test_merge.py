@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from textwrap import dedent
@@ -24,20 +23,10 @@ from faceswap.workspace import Workspace
 from tiny import tiny_request
 
 
-@pytest.fixture(scope="module")
-def merge_ws(tmp_path_factory, facesets_root, registry, cpu) -> Path:
-    """A workspace with face sets and a tiny model trained a few steps (64 px)."""
-    ws = tmp_path_factory.mktemp("merge_ws") / "ws"
-    shutil.copytree(facesets_root / "facesets", ws / "facesets")
-    run_training(tiny_request(4), Workspace(ws), registry, cpu)
-    return ws
-
-
 @pytest.fixture
-def ws(tmp_path, merge_ws) -> Path:
-    target = tmp_path / "ws"
-    shutil.copytree(merge_ws, target)
-    return target
+def ws(model_ws) -> Path:
+    """A workspace of this test's own: face sets and a tiny model (tests/conftest.py)."""
+    return model_ws
 
 
 def run(ws: Path, *args: str):
