@@ -74,9 +74,11 @@ def architecture_mismatch(plugin_cls: type, prior: Prior, options: Any) -> str:
     if prior.plugin != plugin_cls.name:
         return f"it is a '{prior.plugin}' model, not '{plugin_cls.name}'"
     wanted = options_to_dict(options)
-    differing = [f"{row.name} {prior.options.get(row.name)} vs {wanted[row.name]}"
+    # an option the prior's record lacks was added since, with its default keeping the old architecture
+    recorded = {row.name: prior.options.get(row.name, row.default) for row in describe(plugin_cls.Options)}
+    differing = [f"{row.name} {recorded[row.name]} vs {wanted[row.name]}"
                  for row in describe(plugin_cls.Options)
-                 if row.spec.locked and prior.options.get(row.name) != wanted[row.name]]
+                 if row.spec.locked and recorded[row.name] != wanted[row.name]]
     return ", ".join(differing)
 
 
