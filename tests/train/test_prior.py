@@ -90,3 +90,14 @@ def test_a_new_quick_model_starts_from_the_shipped_prior(train_ws, registry, cpu
     assert prepared.note.startswith("starting from the shipped quick face prior")
     start = prepared.run.model.state_dict()
     assert all(torch.equal(start[k], v.float()) for k, v in shipped.weights.items())
+
+
+def test_init_of_a_prior_without_an_architecture_knob_is_one_clear_line(prior_ws):
+    for knob, said in (("archi=liae", "archi df vs liae"), ("pixel_norm=true", "pixel_norm False vs True"),
+                       ("double_res=true", "double_res False vs True")):
+        result = run_cli(prior_ws, "train", "--name", "knob", "--init", "sae-prior", "--iters", "1",
+                         *tiny_cli_options(), "-O", f"model.{knob}")
+        assert result.exit_code == 1
+        (line,) = error_lines(result.output)
+        assert f"--init sae-prior is a prior of another architecture ({said})" in line, line
+        assert not (prior_ws / "models" / "knob" / "model.json").exists()
