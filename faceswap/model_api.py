@@ -8,7 +8,8 @@ in one file or package (see plugins/model/sae/):
 - ``PRESETS``: named option sets (``--preset quick``), each a subset of ``Options``;
 - optionally ``PRESET_TRAINING``: training defaults a preset brings (``PresetTraining``: learning
   rate, optimiser, loss and sample options), below what the user asks for;
-- optionally ``PRIORS``: a shipped face prior (faceswap/train/prior.py) per preset, as WeightFiles;
+- optionally ``PRIORS``: a shipped face prior (faceswap/train/prior.py) per preset, as WeightFiles,
+  and ``grows_from``/``grow_from`` to start a larger architecture from a smaller prior;
 - ``decoder_count``: how many decoders it has. Decoder 0 draws the source person (the face put
   in), decoder 1 the destination; a model with one decoder learns any number of face sets
   alike and cannot swap;
@@ -106,6 +107,16 @@ class FaceModel(nn.Module):
     def decode(self, code: torch.Tensor, decoder: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(rgb, mask) of ``code`` drawn by decoder number ``decoder``."""
         raise NotImplementedError
+
+    @classmethod
+    def grows_from(cls, prior_options: Mapping[str, Any], options: Any) -> bool:
+        """Whether a new model with ``options`` can start from a prior of another architecture, trained
+        with ``prior_options`` (e.g. a smaller resolution); ``grow_from`` then loads it. None can by default."""
+        return False
+
+    def grow_from(self, weights: Mapping[str, torch.Tensor]) -> None:
+        """Load the weights of a prior ``grows_from`` accepted, mapped into this architecture."""
+        raise NotImplementedError(f"{type(self).__name__} cannot grow a prior of another architecture")
 
     def extra_losses(self, encoded: Encoded) -> dict[str, torch.Tensor]:
         """Model-specific loss terms computed from what ``encode`` returned; none by default."""

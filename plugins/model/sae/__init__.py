@@ -12,12 +12,14 @@ destination face as the source (the swap) uses its inter_ab code only; both go t
 ``pixel_norm`` (DFL's ``-u``): the encoder's flattened output is scaled to unit RMS.
 ``double_res`` (DFL's ``-d``): the bottleneck and decoder work at half ``resolution`` and the
 last layer makes 2x2 pixels per position. ``half_input`` (ours): the encoder sees the faces
-at half ``resolution``; with double_res a 128 px model costs about what a 64 px one does.
+at half ``resolution``; with double_res a 128 px model costs about what a 64 px one does, and
+starts from the 64 px prior (``--init auto``), drawing its faces upscaled (growth.py).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -28,6 +30,7 @@ from faceswap.model_api import Encoded, FaceModel, ModelOptions, PresetTraining
 from faceswap.plugin_api import API_VERSION, option
 from faceswap.weights import WeightFile
 from faceswap_plugins.model.sae.blocks import Decoder, Encoder, Inter
+from faceswap_plugins.model.sae.growth import grown_weights, grows_into
 from faceswap_plugins.model.sae.layers import initialise, pixel_norm
 
 __all__ = ["Decoder", "Encoder", "Inter", "SaeModel"]
@@ -113,6 +116,14 @@ class SaeModel(FaceModel):
             self.decoder = Decoder(o.ae_dims * 4, o.d_dims, o.d_mask_dims, o.double_res)
         if o.init == "xavier":
             initialise(self)
+
+    @classmethod
+    def grows_from(cls, prior_options: Mapping[str, Any], options: Options) -> bool:
+        """A double_res + half_input model starts from the prior of half its resolution (growth.py)."""
+        return grows_into(cls.Options, prior_options, options)
+
+    def grow_from(self, weights: Mapping[str, torch.Tensor]) -> None:
+        self.load_state_dict(grown_weights(self.state_dict(), weights), strict=True)
 
     def encode(self, x: torch.Tensor) -> Encoded:
         if self.options.half_input:
