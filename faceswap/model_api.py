@@ -1,12 +1,15 @@
 """The contract of a face model plugin: everything core relies on, stated and checked.
 
 Kept apart from plugin_api so that extraction never imports torch. A model is one class
-in one file (see plugins/model/sae.py):
+in one file or package (see plugins/model/sae/):
 
 - ``Options``: a frozen dataclass subclassing ``ModelOptions`` (so it has ``resolution``
   and ``coverage``, the crop the model sees and makes), every field defaulted;
 - ``PRESETS``: named option sets (``--preset quick``), each a subset of ``Options``;
-- optionally ``PRIORS``: a shipped face prior (faceswap/train/prior.py) per preset, as WeightFiles;
+- optionally ``PRESET_TRAINING``: training defaults a preset brings (``PresetTraining``: learning
+  rate, optimiser, loss and sample options), below what the user asks for;
+- optionally ``PRIORS``: a shipped face prior (faceswap/train/prior.py) per preset, as WeightFiles,
+  and ``grows_from``/``grow_from`` to start a larger architecture from a smaller prior;
 - ``decoder_count``: how many decoders it has. Decoder 0 draws the source person (the face put
   in), decoder 1 the destination; a model with one decoder learns any number of face sets
   alike and cannot swap;
@@ -16,7 +19,8 @@ in one file (see plugins/model/sae.py):
   draws codes from a prior (``faceswap generate``).
 
 Shapes: x is ``(B, 3, R, R)`` float in [0, 1]; rgb ``(B, 3, R, R)`` and mask ``(B, 1, R, R)``
-in [0, 1]; the code's shape is the model's own (a vector or a feature map).
+in [0, 1]; the code's shape is the model's own (a vector or a feature map). A model may work
+inside at other scales (SAE's double_res and half_input do), but takes and makes R-px faces.
 The registry checks a model class against this contract when it loads it.
 """
 from __future__ import annotations
@@ -48,6 +52,16 @@ class ModelOptions:
                                   "with forehead; 2.2: the whole stored crop)", min=1.0, max=2.2, locked=True)
 
 
+@dataclass(frozen=True)
+class PresetTraining:
+    """How a preset is best trained: defaults under the user's own --lr, --optimizer and -O loss/sample."""
+
+    lr: float | None = None
+    optimizer: str | None = None
+    loss: Mapping[str, Any] = field(default_factory=dict)
+    sample: Mapping[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class Encoded:
     """What ``encode`` returns: the code ``decode`` takes, and what the model's own losses need."""
@@ -65,6 +79,7 @@ class FaceModel(nn.Module):
     api_version: ClassVar[int]
     Options: ClassVar[type] = ModelOptions
     PRESETS: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    PRESET_TRAINING: ClassVar[Mapping[str, PresetTraining]] = {}
     PRIORS: ClassVar[Mapping[str, WeightFile]] = {}
     decoder_count: ClassVar[int] = 2
 
@@ -92,6 +107,16 @@ class FaceModel(nn.Module):
     def decode(self, code: torch.Tensor, decoder: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(rgb, mask) of ``code`` drawn by decoder number ``decoder``."""
         raise NotImplementedError
+
+    @classmethod
+    def grows_from(cls, prior_options: Mapping[str, Any], options: Any) -> bool:
+        """Whether a new model with ``options`` can start from a prior of another architecture, trained
+        with ``prior_options`` (e.g. a smaller resolution); ``grow_from`` then loads it. None can by default."""
+        return False
+
+    def grow_from(self, weights: Mapping[str, torch.Tensor]) -> None:
+        """Load the weights of a prior ``grows_from`` accepted, mapped into this architecture."""
+        raise NotImplementedError(f"{type(self).__name__} cannot grow a prior of another architecture")
 
     def extra_losses(self, encoded: Encoded) -> dict[str, torch.Tensor]:
         """Model-specific loss terms computed from what ``encode`` returned; none by default."""

@@ -32,18 +32,21 @@ TRAIN_KINDS = ("model", "loss", "sample")
 @click.option("--init", "init", default="auto", show_default=True,
               help="How a NEW model starts: 'auto' (the shipped face prior of the preset when the options fit), "
                    "'none' (from scratch), or a prior: a model folder name or path, or a prior .safetensors file.")
-@click.option("--preset", help="Named option set of the model for a new model, e.g. 'quick' (CPU) or 'full' (GPU).")
+@click.option("--preset", help="Named option set of the model for a new model, e.g. 'quick' (CPU) or 'full' (GPU; "
+                                "for sae: DeepFaceLab SAEHD's liae-ud defaults, with its learning rate, optimiser "
+                                "and loss weights).")
 @click.option("-O", "--option", "overrides", multiple=True, metavar="KIND.KEY=VALUE",
               help="Model, loss or sample option, e.g. -O model.ae_dims=256, -O loss.lpips_weight=0.5, "
                    "-O sample.flip=false; repeatable. 'faceswap plugins show model sae' lists model options.")
 @click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True, help="Faces per identity per step.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True),
-              help="Learning rate of the optimiser [default: 5e-4 for models of up to 128 px such as the quick "
-                   "presets, 5e-5 above, as DeepFaceLab trains its large models].")
+              help="Learning rate of the optimiser [default: the preset's own (full: 5e-5, as DeepFaceLab's SAEHD), "
+                   "else 5e-4 for models of up to 128 px such as the quick presets and 5e-5 above].")
 @click.option("--lr-schedule", type=click.Choice(["constant", "cosine"]), default="constant", show_default=True,
               help="cosine: warm up, then decay towards 10% at --iters.")
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS),
-              help=f"Optimiser of a new model [default: {DEFAULT_OPTIMIZER}]; a resumed model keeps its own.")
+              help=f"Optimiser of a new model [default: the preset's own (full: adabelief), else {DEFAULT_OPTIMIZER}]; "
+                   "a resumed model keeps its own.")
 @click.option("--lr-dropout", type=click.FloatRange(0, 0.9), default=0.0, show_default=True,
               help="Learning-rate dropout: the chance that a weight skips a step's update (DeepFaceLab uses 0.3 "
                    "late in training).")

@@ -7,6 +7,7 @@ ships priors for its presets in ``PRIORS`` (WeightFiles: sha256-checked, never d
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
@@ -37,6 +38,7 @@ class Prior:
     options: dict[str, Any]
     weights: dict[str, torch.Tensor]
     sha256: str
+    grow: bool = False          # of another architecture the model grows it into (FaceModel.grows_from)
 
     def record(self) -> dict[str, str]:
         return {"source": self.source, "sha256": self.sha256}
@@ -58,11 +60,17 @@ def resolve_prior(init: str, plugin_cls: type, options: Any, preset: str | None,
             return None, "training from scratch (no shipped prior for this model and preset)"
         prior = read_prior_file(locate(shipped), f"shipped:{plugin_cls.name}-{preset or 'quick'}")
         mismatch = architecture_mismatch(plugin_cls, prior, options)
+        if mismatch and _grows(plugin_cls, prior, options):
+            return dataclasses.replace(prior, grow=True), (f"starting from the shipped {preset or 'quick'} face prior, "
+                                                           f"grown to these options ({mismatch})")
         if mismatch:
             return None, f"training from scratch: the shipped prior does not fit these options ({mismatch})"
         return prior, f"starting from the shipped {preset or 'quick'} face prior (--init none to train from scratch)"
     prior = _explicit_prior(init, workspace)
     mismatch = architecture_mismatch(plugin_cls, prior, options)
+    if mismatch and _grows(plugin_cls, prior, options):
+        note = f"starting from {prior.source}, grown to these options ({mismatch})"
+        return dataclasses.replace(prior, grow=True), note
     if mismatch:
         raise ModelError(f"--init {init} is a prior of another architecture ({mismatch}): use a prior trained "
                          f"with the same model options, or --init none")
@@ -74,14 +82,27 @@ def architecture_mismatch(plugin_cls: type, prior: Prior, options: Any) -> str:
     if prior.plugin != plugin_cls.name:
         return f"it is a '{prior.plugin}' model, not '{plugin_cls.name}'"
     wanted = options_to_dict(options)
-    differing = [f"{row.name} {prior.options.get(row.name)} vs {wanted[row.name]}"
+    recorded = recorded_options(plugin_cls, prior)
+    differing = [f"{row.name} {recorded[row.name]} vs {wanted[row.name]}"
                  for row in describe(plugin_cls.Options)
-                 if row.spec.locked and prior.options.get(row.name) != wanted[row.name]]
+                 if row.spec.locked and recorded[row.name] != wanted[row.name]]
     return ", ".join(differing)
 
 
+def recorded_options(plugin_cls: type, prior: Prior) -> dict[str, Any]:
+    """The prior's options; one its record lacks was added since, with its default keeping the old architecture."""
+    return {row.name: prior.options.get(row.name, row.default) for row in describe(plugin_cls.Options)}
+
+
+def _grows(plugin_cls: type, prior: Prior, options: Any) -> bool:
+    return prior.plugin == plugin_cls.name and plugin_cls.grows_from(recorded_options(plugin_cls, prior), options)
+
+
 def apply_prior(model: torch.nn.Module, prior: Prior) -> None:
-    """Copy the prior's weights into a new model (cast to the model's dtypes)."""
+    """Copy the prior's weights into a new model (cast to the model's dtypes), or let it grow them."""
+    if prior.grow:
+        model.grow_from(prior.weights)
+        return
     current = model.state_dict()
     weights = {k: v.to(current[k].dtype) if k in current else v for k, v in prior.weights.items()}
     try:

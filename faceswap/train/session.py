@@ -22,6 +22,7 @@ from faceswap import __version__
 from faceswap.errors import FaceSetError, ModelError
 from faceswap.faceset.store import FaceSet, read_record
 from faceswap.locking import exclusive_lock
+from faceswap.model_api import PresetTraining
 from faceswap.options import build_options, describe, options_to_dict
 from faceswap.people.selection import faces_of, split_spec
 from faceswap.plugin_api import API_VERSION
@@ -137,17 +138,21 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
         if prior is not None:
             apply_prior(model, prior)
     model.to(device.torch_device)
-    optimizer_name = _optimizer_name(request.settings.optimizer, checkpoint, folder)
-    lr = request.settings.lr or default_learning_rate(options.resolution)
+    preset = request.preset or (checkpoint.model_info.get("preset") if checkpoint else None)
+    tuned = plugin_cls.PRESET_TRAINING.get(preset, PresetTraining())     # the preset's own training defaults
+    optimizer_name = _optimizer_name(request.settings.optimizer or (None if checkpoint else tuned.optimizer),
+                                     checkpoint, folder)
+    lr = request.settings.lr or tuned.lr or default_learning_rate(options.resolution)
     optimizer = make_optimizer(optimizer_name, model.parameters(), lr)
     state = restore_run(checkpoint, optimizer, seed)
-    sample_config = build_options(SampleConfig, {**request.sample_options, "resolution": options.resolution,
-                                                 "coverage": options.coverage}, "sample")
+    sample_config = build_options(SampleConfig, {**tuned.sample, **request.sample_options,
+                                                 "resolution": options.resolution, "coverage": options.coverage},
+                                  "sample")
     src, dst = _face_paths(workspace, request.src), _face_paths(workspace, request.dst)
     _check_sample_mask(workspace, sample_config.mask, (*request.src, *request.dst))
     warn_degenerate_input(workspace, request, two_people=plugin_cls.decoder_count > 1)
     rank, world = _distributed(device)
-    loss_config = build_options(LossConfig, request.loss_options, "loss")
+    loss_config = build_options(LossConfig, {**tuned.loss, **request.loss_options}, "loss")
     adversary, adversary_optimizer = prepare_adversary(loss_config, model, options.resolution, seed,
                                                        torch.device(device.torch_device), lr,
                                                        checkpoint)
@@ -162,7 +167,8 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
     run = TrainingRun(model, step_module, optimizer, loader_batches(loader), state, settings,
                       torch.device(device.torch_device), is_main=rank == 0, adversary=adversary,
                       adversary_optimizer=adversary_optimizer)
-    info = {**_model_info(plugin_cls, options, request, folder), "init": init_record, "optimizer": optimizer_name}
+    info = {**_model_info(plugin_cls, options, request, folder), "init": init_record, "optimizer": optimizer_name,
+            "preset": preset}
 
     def save(r: TrainingRun) -> None:
         side = (r.adversary, r.adversary_optimizer) if r.adversary is not None else None

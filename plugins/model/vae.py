@@ -13,7 +13,7 @@ from torch import nn
 
 from faceswap.model_api import Encoded, FaceModel, LatentSampler, ModelOptions
 from faceswap.plugin_api import API_VERSION, option
-from faceswap_plugins.model.sae import Decoder, Encoder
+from faceswap_plugins.model.sae.blocks import Decoder, Encoder
 
 
 class VaeModel(FaceModel, LatentSampler):

@@ -90,3 +90,42 @@ def test_a_new_quick_model_starts_from_the_shipped_prior(train_ws, registry, cpu
     assert prepared.note.startswith("starting from the shipped quick face prior")
     start = prepared.run.model.state_dict()
     assert all(torch.equal(start[k], v.float()) for k, v in shipped.weights.items())
+
+
+def test_init_of_a_prior_without_an_architecture_knob_is_one_clear_line(prior_ws):
+    for knob, said in (("archi=liae", "archi df vs liae"), ("pixel_norm=true", "pixel_norm False vs True"),
+                       ("double_res=true", "double_res False vs True")):
+        result = run_cli(prior_ws, "train", "--name", "knob", "--init", "sae-prior", "--iters", "1",
+                         *tiny_cli_options(), "-O", f"model.{knob}")
+        assert result.exit_code == 1
+        (line,) = error_lines(result.output)
+        assert f"--init sae-prior is a prior of another architecture ({said})" in line, line
+        assert not (prior_ws / "models" / "knob" / "model.json").exists()
+
+
+def test_a_double_res_model_grows_from_the_half_resolution_prior(train_ws, registry, cpu):
+    """quick at 128 px with double_res + half_input starts as the shipped 64 px prior, upscaled."""
+    import torch.nn.functional as F
+
+    from faceswap.options import build_options
+    from faceswap.train.prior import apply_prior
+
+    grown_options = {"resolution": "128", "double_res": "true", "half_input": "true"}
+    request = TrainRequest(**{**vars(tiny_request(1, name="grown")), "model_options": grown_options,
+                              "preset": "quick"})
+    prepared = prepare_training(request, Workspace(train_ws), registry, cpu)
+    assert prepared.note.startswith("starting from the shipped quick face prior, grown to these options "
+                                    "(resolution 64 vs 128, double_res False vs True, half_input False vs True)")
+    sae = registry.load("model", "sae")
+    small = sae(build_options(sae.Options, sae.PRESETS["quick"], "sae")).eval()
+    apply_prior(small, read_prior_file(locate(sae.PRIORS["quick"])))
+    grown = prepared.run.model.eval()
+    faces = torch.rand(2, 3, 128, 128, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        for decoder in (0, 1):
+            rgb, mask = grown.decode(grown.encode(faces).code, decoder)
+            rgb0, mask0 = small.decode(small.encode(F.avg_pool2d(faces, 2)).code, decoder)
+            assert torch.allclose(rgb, F.interpolate(rgb0, scale_factor=2), atol=1e-5)
+            assert torch.allclose(mask, F.interpolate(mask0, scale_factor=2), atol=1e-5)
+    info = prepared.run.model.options
+    assert info.resolution == 128 and info.double_res and info.half_input
