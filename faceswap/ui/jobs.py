@@ -69,7 +69,7 @@ def _read_tail(path: Path) -> str:
 def parse_progress(text: str) -> dict[str, Any]:
     """The last tqdm state in ``text``: done, total (None when open-ended), samples/s, iteration."""
     result: dict[str, Any] = {"done": 0, "total": None, "samples_s": None, "iteration": None}
-    segments = [s for s in re.split(r"[\r\n]", text) if "[" in s and ("it" in s or "frame" in s)]
+    segments = [s for s in re.split(r"[\r\n]", text) if "[" in s]      # tqdm draws "[elapsed<left, rate]"
     for segment in reversed(segments):
         match = _COUNT.search(segment)
         if match:

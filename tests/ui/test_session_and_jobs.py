@@ -39,6 +39,7 @@ def test_bad_sessions_are_one_line_errors(bad, words):
 
 def test_progress_is_read_from_the_commands_own_bars():
     assert parse_progress("extract a.mp4:  40%|####  | 10/25 [00:01<00:02, 5.00frame/s]\r")["done"] == 10
+    assert parse_progress("mask src: 100%|##########| 8/8 [00:00<00:00, 28.05face/s]\r")["total"] == 8
     train = parse_progress("train sae: 12it [00:03, 3.1it/s, iter=12, samples_s=49.6, src=0.1]\r")
     assert train == {"done": 12, "total": None, "samples_s": 49.6, "iteration": 12}
 
