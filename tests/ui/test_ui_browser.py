@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,18 @@ def test_every_page_in_a_real_browser(server, tmp_path):
         assert page.query_selector(f"#g-grid img[data-name='{first}']") is None
         assert (ws / "facesets" / "src" / "rejected" / first).is_file()
         assert not (ws / "facesets" / "src" / "faces" / first).exists()
+        # the rejected view: restore moves it back with 'faceswap faces restore's own code
+        page.check("#g-rejected")
+        page.wait_for_function("document.querySelectorAll('#g-grid img').length === 1")
+        assert page.get_attribute("#g-grid img", "data-name") == first and page.is_hidden("#g-reject")
+        page.click("#g-grid img >> nth=0")
+        page.click("#g-restore")
+        page.wait_for_function("document.querySelectorAll('#g-grid img').length === 0")
+        assert "1 faces restored" in page.inner_text("#msg")
+        assert (ws / "facesets" / "src" / "faces" / first).is_file()
+        assert not (ws / "facesets" / "src" / "rejected" / first).exists()
+        page.uncheck("#g-rejected")
+        page.wait_for_function("document.querySelectorAll('#g-grid img').length === 8")
 
         # Training: the model's state, loss plot and preview grid, from the files train wrote
         page.goto(base + "/#train")
@@ -101,3 +114,29 @@ def test_every_page_in_a_real_browser(server, tmp_path):
     assert not [url for url in failed if url.startswith(base) and "/preview" not in url], failed
     for name in ("workspace", "faces", "train", "merge"):
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000
+
+
+def test_start_and_stop_training_from_the_page(server, tmp_path):
+    """Resume the tiny model from the Training page, watch it train, stop it: it saves, the job says stopped."""
+    base, ws = server
+    folder = ws / "models" / "sae"
+    before = json.loads((folder / "trainer.json").read_text())["iteration"]
+    with browser_page(playwright) as page:
+        page.goto(base + "/#train")
+        page.wait_for_function(f"document.getElementById('tr-status').textContent.includes('iteration {before}')")
+        page.fill("#tr-batch", "4")
+        page.fill("#tr-preview", "3")
+        started = time.time()
+        page.click("#tr-start")
+        page.wait_for_function("document.getElementById('tr-status').textContent.includes('samples/s')", timeout=120_000)
+        page.wait_for_function("document.querySelectorAll('#tr-loss polyline').length === 2 && "
+                               "!document.getElementById('tr-preview-img').hidden", timeout=120_000)
+        page.screenshot(path=str(tmp_path / "train_running.png"))
+        page.click("#tr-stop")
+        page.goto(base + "/#workspace")
+        page.wait_for_selector("#t-jobs .state:text('stopped')", timeout=120_000)
+        page.screenshot(path=str(tmp_path / "train_stopped.png"))
+    saved = json.loads((folder / "trainer.json").read_text())
+    assert saved["iteration"] > before, "stopping saved a checkpoint past where it started"
+    assert (folder / "weights.safetensors").stat().st_mtime >= started
+    assert saved["iteration"] == max(json.loads(line)["iteration"] for line in open(folder / "loss.jsonl"))
