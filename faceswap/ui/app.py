@@ -8,7 +8,9 @@ traceback and answered with one line too (HTTP 500): the server keeps running.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -25,7 +27,6 @@ from faceswap.ui.extract_form import ExtractForm, save_upload
 from faceswap.ui.jobs import JobManager
 from faceswap.ui.mask_routes import mask_routes
 from faceswap.ui.training import TrainForm, latest_preview, model_state
-from faceswap.ui.tuner import PreviewRequest, Tuner
 from faceswap.ui.web import number, read_json
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,18 @@ class UiState:
         self.app = app
         self.workspace = app.workspace
         self.jobs = JobManager(app.workspace, app.device_choice)
-        self.tuner = Tuner(app)
+        self._tuner: Any = None
+        self._tuner_lock = threading.Lock()
+
+    def tuner(self) -> Any:
+        """The merge tuner, made on first use (call it in a worker thread: it imports torch, which the
+        other pages never need, so the server starts in a fraction of the time)."""
+        with self._tuner_lock:
+            if self._tuner is None:
+                from faceswap.ui.tuner import Tuner
+
+                self._tuner = Tuner(self.app)
+            return self._tuner
 
 
 def _error(exc: Exception, status: int) -> JSONResponse:
@@ -156,7 +168,7 @@ def routes(state: UiState) -> list:
 
     async def tuner_info(request: Request) -> Response:
         video = _video_path(state, request.query_params.get("video", ""))
-        info = await run_in_threadpool(state.tuner.info, video)
+        info = await run_in_threadpool(lambda: state.tuner().info(video))
         path = session_path(state, video)
         session = read_session(path).to_json() if path.is_file() else None
         return JSONResponse({**info, "session": session, "session_path": str(path)})
@@ -166,9 +178,11 @@ def routes(state: UiState) -> list:
         video = _video_path(state, q.get("video", ""))
         style = PasteStyle(q.get("color", "rct"), q.get("blender", "alpha"), q.get("mask", "intersect"),
                            number(dict(q), "erode", float, 0.0), number(dict(q), "blur", float, 0.04))
+        from faceswap.ui.tuner import PreviewRequest
+
         request_ = PreviewRequest(video, number(dict(q), "index", int, 0), q.get("model", "sae"), style,
                                   q.get("faceset", ""))
-        data, count = await run_in_threadpool(state.tuner.preview, request_)
+        data, count = await run_in_threadpool(lambda: state.tuner().preview(request_))
         return Response(data, media_type="image/jpeg", headers={"X-Faces": str(count), "Cache-Control": "no-store"})
 
     async def save_session(request: Request) -> Response:
