@@ -9,7 +9,7 @@ import pytest
 
 from faceswap.faceset.store import FaceSet
 from faceswap.segment.truth import label_mask
-from ui_helpers import browser_page, needs_chromium, page_error, page_info, start_server, stop_server
+from ui_helpers import browser_page, needs_chromium, page_error, page_info, pixelate_faces, start_server, stop_server
 
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra: pip install -e .[test]")
 pytestmark = [pytest.mark.slow, needs_chromium]
@@ -110,5 +110,7 @@ def test_paint_and_save_mask_labels(server, tmp_path):
         page.select_option("#mk-mask", "segment")
         page.wait_for_timeout(300)
         page.screenshot(path=str(tmp_path / "masks_segment.png"))
+        pixelate_faces(page, "#mk-img")                             # the copy for docs/ui/masks.png
+        page.screenshot(path=str(tmp_path / "masks_docs.png"))
     assert not [url for url in requests if not url.startswith((base, "data:", "blob:"))]
     assert (tmp_path / "masks.png").stat().st_size > 10_000

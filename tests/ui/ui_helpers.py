@@ -76,3 +76,18 @@ def page_info(page, text: str) -> str:
     page.wait_for_function("t => document.getElementById('msg').textContent.includes(t)", arg=text)
     assert page.get_attribute("#msg", "class") == "info", page.inner_text("#msg")
     return page.inner_text("#msg")
+
+
+PIXELATE_JS = """([selector, blocks]) => Promise.all([...document.querySelectorAll(selector)].map(async (img) => {
+  if (!img.complete || !img.naturalWidth) await new Promise((done) => { img.onload = done; img.onerror = done; });
+  const c = document.createElement("canvas"); c.width = blocks; c.height = Math.max(1, Math.round(blocks * img.naturalHeight / img.naturalWidth));
+  c.getContext("2d").drawImage(img, 0, 0, c.width, c.height);
+  img.style.imageRendering = "pixelated"; img.src = c.toDataURL();
+  await new Promise((done) => { img.onload = done; });
+}))"""
+
+
+def pixelate_faces(page, selector: str, blocks: int = 12) -> None:
+    """Replace the images matching ``selector`` by ``blocks``-wide mosaics of themselves, for screenshots
+    shown in the docs (real people's faces are never shown there unpixelated); overlays drawn on top stay."""
+    page.evaluate(PIXELATE_JS, [selector, blocks])

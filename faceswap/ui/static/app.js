@@ -33,7 +33,7 @@ function show() {
   document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("on", a.dataset.page === page));
   say("");
   refresh().then(() => {
-    if (page === "faces" && !S.faces.set) loadFaces(true);
+    if (page === "faces") { if (!S.faces.set) loadFaces(true); else { S.faces.drawn = ""; drawGrid(); } }
     if (page === "train") trainTick();
     if (page === "masks" && !MK.set) mkLoadSet();
   });
@@ -67,7 +67,7 @@ function jobsTable(jobs) {
     table(el, ["job", "on", "state", "progress", "", "message"], jobs.filter((j) => !kinds || kinds.includes(j.kind)).map((j) => {
       const bar = j.total ? `<progress max="${j.total}" value="${j.done}"></progress> ${j.done}/${j.total}` : `${j.done}`;
       const stop = j.state === "running" ? `<button data-stop="${j.id}">Stop</button>` : "";
-      const code = j.exit_code !== null && j.exit_code !== undefined && j.state !== "running" ? ` (exit ${j.exit_code})` : "";
+      const code = j.exit_code ? ` (exit ${j.exit_code})` : "";      // a failure's exit status
       return [j.kind, esc(j.target), `<span class="state" data-job="${j.id}">${j.state}</span>${code}`, bar, stop, esc(j.message)];
     }));
   }
@@ -106,74 +106,7 @@ $("f-extract").addEventListener("submit", async (e) => {
   } catch (err) { say(err.message); }
 });
 
-// ---- face set browser: pages appended as you scroll; thumbnails are cached JPEGs
-async function loadFaces(reset) {
-  const f = S.faces;
-  if (reset) { f.set = $("g-set").value; f.offset = 0; f.total = 0; f.selected.clear(); $("g-grid").innerHTML = ""; }
-  if (!f.set || f.loading || (f.offset > 0 && f.offset >= f.total)) return;
-  f.loading = true;
-  f.rejected = $("g-rejected").checked;
-  $("g-reject").hidden = f.rejected; $("g-restore").hidden = !f.rejected;
-  const q = new URLSearchParams({ offset: f.offset, limit: 300, sort: $("g-sort").value, desc: $("g-desc").checked ? 1 : 0,
-                                  where: $("g-where").value, min: $("g-min").value, max: $("g-max").value, rejected: f.rejected ? 1 : 0 });
-  try {
-    const data = await api(`/api/facesets/${encodeURIComponent(f.set)}/faces?` + q);
-    if (data.scores_available && $("g-sort").options.length === 1) {
-      for (const c of ["sharpness", "yaw", "pitch", "roll", "brightness", "detection", "align_error"]) {
-        $("g-sort").add(new Option(c, c)); $("g-where").add(new Option(c, c));
-      }
-    }
-    f.total = data.total;
-    const grid = $("g-grid");
-    const frag = document.createDocumentFragment();
-    for (const face of data.faces) {
-      const img = new Image(96, 96);
-      img.loading = "lazy"; img.dataset.name = face.name; img.title = face.name;
-      img.src = `/api/facesets/${encodeURIComponent(f.set)}/thumb/${face.name}` + (f.rejected ? "?rejected=1" : "");
-      frag.appendChild(img);
-    }
-    grid.appendChild(frag);
-    f.offset += data.faces.length;
-    f.rejectedCount = data.rejected;
-    countLine();
-  } catch (err) { say(err.message); }
-  f.loading = false;
-}
-new IntersectionObserver((entries) => { if (entries[0].isIntersecting && S.faces.set) loadFaces(false); }).observe($("g-more"));
-function countLine() {
-  const f = S.faces;
-  $("g-count").textContent = f.rejected ? `${f.total} rejected faces, ${f.selected.size} selected`
-                                        : `${f.total} faces, ${f.rejectedCount} rejected, ${f.selected.size} selected`;
-}
-$("g-set").addEventListener("change", () => loadFaces(true));
-$("g-rejected").addEventListener("change", () => loadFaces(true));
-$("g-apply").addEventListener("click", () => loadFaces(true));
-$("g-grid").addEventListener("click", async (e) => {
-  const name = e.target.dataset.name; if (!name) return;
-  const f = S.faces;
-  if (f.selected.has(name)) { f.selected.delete(name); e.target.classList.remove("sel"); }
-  else { f.selected.add(name); e.target.classList.add("sel"); }
-  countLine();
-  try {
-    const meta = await api(`/api/facesets/${encodeURIComponent(f.set)}/meta/${name}` + (f.rejected ? "?rejected=1" : ""));
-    $("g-meta").textContent = name + "\n" + Object.entries(meta).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join("\n");
-  }
-  catch (err) { say(err.message); }
-});
-async function moveSelected(action, done) {
-  const f = S.faces; const names = [...f.selected];
-  if (!names.length) { say("select faces first (click them)"); return; }
-  try {
-    const { moved } = await post(`/api/facesets/${encodeURIComponent(f.set)}/${action}`, { names });
-    for (const n of moved) { document.querySelector(`#g-grid img[data-name="${n}"]`)?.remove(); f.selected.delete(n); }
-    f.total -= moved.length; f.offset -= moved.length;
-    f.rejectedCount += action === "reject" ? moved.length : -moved.length;
-    say(`${moved.length} faces ${done}` + (moved.length < names.length ? ` (${names.length - moved.length} not moved: a face of that name is back in faces/)` : ""), "info");
-    countLine();
-  } catch (err) { say(err.message); }
-}
-$("g-reject").addEventListener("click", () => moveSelected("reject", "moved to rejected/"));
-$("g-restore").addEventListener("click", () => moveSelected("restore", "restored to faces/"));
+// ---- face set browser: static/gallery.js
 
 // ---- training
 $("f-train").addEventListener("submit", async (e) => {
