@@ -9,7 +9,8 @@ import pytest
 
 from faceswap.faceset.store import FaceSet
 from faceswap.segment.truth import label_mask
-from ui_helpers import browser_page, needs_chromium, page_error, page_info, pixelate_faces, start_server, stop_server
+from ui_helpers import (browser_page, needs_chromium, page_error, page_info, pixelate_faces, start_server,
+                        stop_server)
 
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra: pip install -e .[test]")
 pytestmark = [pytest.mark.slow, needs_chromium]
@@ -44,7 +45,8 @@ def test_paint_and_save_mask_labels(server, tmp_path):
         page.wait_for_function("document.getElementById('mk-set').options.length > 0")
         page.select_option("#mk-set", "src")
         page.wait_for_function("document.getElementById('mk-info').textContent.includes('0 label polygons stored')")
-        page.wait_for_function("document.getElementById('mk-overlay').complete && document.getElementById('mk-img').naturalWidth > 0")
+        page.wait_for_function("document.getElementById('mk-overlay').complete && "
+                               "document.getElementById('mk-img').naturalWidth > 0")
         face = page.input_value("#mk-face")
         assert page.input_value("#mk-mask") == "extended"          # the extraction's mask, shown as an overlay
 

@@ -128,7 +128,8 @@ def test_start_and_stop_training_from_the_page(server, tmp_path):
         page.fill("#tr-preview", "3")
         started = time.time()
         page.click("#tr-start")
-        page.wait_for_function("document.getElementById('tr-status').textContent.includes('samples/s')", timeout=120_000)
+        page.wait_for_function("document.getElementById('tr-status').textContent.includes('samples/s')",
+                               timeout=120_000)
         page.wait_for_function("document.querySelectorAll('#tr-loss polyline').length === 2 && "
                                "!document.getElementById('tr-preview-img').hidden", timeout=120_000)
         page.screenshot(path=str(tmp_path / "train_running.png"))

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = shutil.which("chromium")
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt install chromium)")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None,
+                                    reason="Debian's chromium is not installed (apt install chromium)")
 
 
 def free_port() -> int:

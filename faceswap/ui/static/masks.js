@@ -11,10 +11,13 @@ async function mkLoadSet() {
   MK.set = $("mk-set").value;
   if (!MK.set) { $("mk-info").textContent = "no face sets yet: extract one on the Workspace page"; return; }
   try {
-    const data = await api(`/api/facesets/${encodeURIComponent(MK.set)}/faces?offset=0&limit=1000`);
-    MK.faces = data.faces.map((f) => f.name);
+    MK.faces = [];
+    for (let total = 1; MK.faces.length < total;) {          // every name, 1000 per request
+      const data = await api(`/api/facesets/${encodeURIComponent(MK.set)}/faces?offset=${MK.faces.length}&limit=1000`);
+      if (!data.faces.length) break;
+      MK.faces.push(...data.faces.map((f) => f.name)); total = data.total;
+    }
     options($("mk-face"), MK.faces, false);
-    if (data.total > MK.faces.length) say(`showing the first ${MK.faces.length} of ${data.total} faces`, "info");
     await mkLoadFace();
   } catch (err) { say(err.message); }
 }
