@@ -4,7 +4,7 @@ Builds (once, in --work) a face set of 5,000 real faces: the faces of a few shor
 from the shared media, then copies of them with their records, each on a frame and track of its own
 (so a name of its own) and its pixels shifted by a grey level or two, serves it with ``faceswap ui``
 and measures:
-- first page: from choosing the set to every thumbnail in the window drawn, thumbnail cache cold;
+- first page: from clicking "Face sets" to every thumbnail in the window drawn, thumbnail cache cold;
 - thumbnails: the first 300 fetched by the page at once, server cache cold, then warm (browser cache off);
 - frame times of the page standing still for 5 s (what the machine itself allows);
 - scrolling the whole gallery to its end, 40 px per frame: requestAnimationFrame deltas (median,
@@ -133,10 +133,11 @@ def measure(ws: Path, set_name: str, log: Path) -> dict:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=[
                 "--no-sandbox", "--disable-gpu", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"])
             page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(base + "/#faces")
+            page.goto(base + "/#workspace")
             page.wait_for_function(f"[...document.getElementById('g-set').options].some(o => o.value === '{set_name}')")
+            assert page.input_value("#g-set") == set_name, "the workspace holds other face sets: use a --work of its own"
             started = time.perf_counter()
-            page.select_option("#g-set", set_name)
+            page.click("nav a[data-page='faces']")
             page.wait_for_function("""() => { const imgs = [...document.querySelectorAll('#g-grid img')];
                 const shown = imgs.filter((i) => i.getBoundingClientRect().top < innerHeight);
                 return shown.length > 0 && shown.every((i) => i.complete && i.naturalWidth > 0); }""", timeout=120_000)

@@ -45,6 +45,7 @@ function drawGrid() {
   const last = Math.min(G.total, (Math.ceil((top + innerHeight) / PITCH) + BUFFER_ROWS) * cols);
   if (last > G.names.length && G.names.length < G.total) loadFaces(false);
   const end = Math.min(last, G.names.length), key = `${first}:${end}:${cols}`;
+  const shownFrom = Math.floor(top / PITCH) * cols, shownTo = Math.ceil((top + innerHeight) / PITCH) * cols;
   if (key === G.drawn && !G.dirty) return;
   const moved = !G.drawn.endsWith(`:${cols}`) || G.dirty;   // new columns (or names): every cell moves
   G.drawn = key; G.dirty = false;
@@ -54,7 +55,9 @@ function drawGrid() {
     let img = G.nodes.get(name);
     if (!img) {
       img = new Image(96, 96);
-      img.decoding = "async"; img.dataset.name = name; img.title = name; img.src = thumbUrl(name);
+      img.decoding = "async"; img.dataset.name = name; img.title = name;
+      img.fetchPriority = i >= shownFrom && i < shownTo ? "high" : "low";   // on screen first, the margin after
+      img.src = thumbUrl(name);
       if (G.selected.has(name)) img.classList.add("sel");
       fresh.appendChild(img);
     } else if (!moved) { keep.set(name, img); continue; }
