@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import VIDEO, cut
-from ui_helpers import browser_page, needs_chromium, page_error, start_server, stop_server
+from ui_helpers import browser_page, needs_chromium, page_error, pixelate_faces, start_server, stop_server
 
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra: pip install -e .[test]")
 pytestmark = [pytest.mark.slow, needs_chromium]
@@ -64,6 +64,8 @@ def test_every_page_in_a_real_browser(server, tmp_path):
         page.click("#g-grid img >> nth=0")
         page.wait_for_function("document.getElementById('g-meta').textContent.includes('frame_index: 0')")
         page.screenshot(path=str(tmp_path / "faces.png"))
+        pixelate_faces(page, "#g-grid img", blocks=8)                # the copy for docs/ui/faces.png
+        page.screenshot(path=str(tmp_path / "faces_docs.png"))
         page.click("#g-reject")
         page.wait_for_function("document.querySelectorAll('#g-grid img').length === 7")
         assert page.query_selector(f"#g-grid img[data-name='{first}']") is None
