@@ -13,10 +13,11 @@ from faceswap.cli.context import AppContext
 @click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True, help="Port to listen on.")
 @click.pass_obj
 def ui_command(app: AppContext, host: str, port: int) -> None:
-    """Serve the web app for the workspace: face sets, training, merge tuner.
+    """Serve the web app for the workspace: face sets, training, merge tuner, mask labels.
 
     Jobs started from the page are faceswap commands running on their own: closing the
-    browser, or stopping this server, does not stop them. Nothing is fetched from the internet.
+    browser, or stopping this server, does not stop them, and a server started later lists them
+    again. Nothing is fetched from the internet.
     """
     import uvicorn                                  # imported here: other commands start without it
 

@@ -50,14 +50,23 @@ def read_label_file(path: Path) -> tuple[LabelFile, int | None]:
         raise InputError(f"{path}: label files are .json or .csv")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise InputError(f"{path}: not a label file ({type(exc).__name__}: {exc})") from exc
+    return labels_from_json(data, str(path))
+
+
+def labels_from_json(data: Any, where: str) -> tuple[LabelFile, int | None]:
+    """The JSON label format already parsed (a file's, or the web app's): (labels by face file name,
+    crop size or None); InputError naming ``where`` and the entry at fault otherwise."""
+    try:
         faces = data["faces"]
         size = None if data.get("size") is None else int(data["size"])
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise InputError(f"{path}: not a label file ({type(exc).__name__}: {exc}); expected "
+        raise InputError(f"{where}: not a label file ({type(exc).__name__}: {exc}); expected "
                          f'{{"faces": {{"NAME.png": [{{"kind": "include", "points": [[x, y], ...]}}]}}}}') from exc
     if not isinstance(faces, Mapping):
-        raise InputError(f"{path}: 'faces' must map face file names to lists of polygons")
-    return {str(name): [_polygon(item, path, name, k) for k, item in enumerate(_as_list(polys, path, name))]
+        raise InputError(f"{where}: 'faces' must map face file names to lists of polygons")
+    return {str(name): [_polygon(item, where, name, k) for k, item in enumerate(_as_list(polys, where, name))]
             for name, polys in faces.items()}, size
 
 
@@ -99,14 +108,14 @@ def _read_csv(path: Path) -> LabelFile:
     return result
 
 
-def _as_list(value: Any, path: Path, name: str) -> list:
+def _as_list(value: Any, where: str, name: str) -> list:
     if not isinstance(value, list):
-        raise InputError(f"{path}: the labels of {name} must be a list of polygons")
+        raise InputError(f"{where}: the labels of {name} must be a list of polygons")
     return value
 
 
-def _polygon(item: Any, path: Path, face: str, number: Any) -> MaskLabel:
-    where = f"{path}: polygon {number} of {face}"
+def _polygon(item: Any, source: Path | str, face: str, number: Any) -> MaskLabel:
+    where = f"{source}: polygon {number} of {face}"
     try:
         kind = str(item["kind"])
         points = np.asarray(item["points"], np.float32)

@@ -8,6 +8,7 @@ traceback and answered with one line too (HTTP 500): the server keeps running.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,9 @@ from faceswap.merge.session import PasteStyle, read_session, session_from_json, 
 from faceswap.ui import gallery, inventory
 from faceswap.ui.extract_form import ExtractForm, save_upload
 from faceswap.ui.jobs import JobManager
+from faceswap.ui.mask_routes import mask_routes
 from faceswap.ui.training import TrainForm, latest_preview, model_state
-from faceswap.ui.tuner import PreviewRequest, Tuner
+from faceswap.ui.web import number, read_json
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -38,7 +40,18 @@ class UiState:
         self.app = app
         self.workspace = app.workspace
         self.jobs = JobManager(app.workspace, app.device_choice)
-        self.tuner = Tuner(app)
+        self._tuner: Any = None
+        self._tuner_lock = threading.Lock()
+
+    def tuner(self) -> Any:
+        """The merge tuner, made on first use (call it in a worker thread: it imports torch, which the
+        other pages never need, so the server starts in a fraction of the time)."""
+        with self._tuner_lock:
+            if self._tuner is None:
+                from faceswap.ui.tuner import Tuner
+
+                self._tuner = Tuner(self.app)
+            return self._tuner
 
 
 def _error(exc: Exception, status: int) -> JSONResponse:
@@ -53,24 +66,6 @@ async def _bug(request: Request, exc: Exception) -> JSONResponse:
     log.error("faceswap ui: %s %s failed", request.method, request.url.path, exc_info=exc)
     return JSONResponse({"error": f"faceswap ui hit a bug ({type(exc).__name__}: {exc}); see the server log"},
                         status_code=500)
-
-
-async def _json(request: Request) -> dict[str, Any]:
-    try:
-        data = await request.json()
-    except ValueError:
-        raise InputError("the request is not JSON") from None
-    if not isinstance(data, dict):
-        raise InputError("the request is not a JSON object")
-    return data
-
-
-def _number(data: dict[str, Any], key: str, kind: type, default: Any) -> Any:
-    value = data.get(key, default)
-    try:
-        return kind(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{key} '{value}' is not a number") from None
 
 
 def _video_path(state: UiState, text: str) -> Path:
@@ -112,7 +107,7 @@ def routes(state: UiState) -> list:
         return JSONResponse({"path": str(path), "name": path.name})
 
     async def extract(request: Request) -> Response:
-        form = ExtractForm.from_json(await _json(request), ws)
+        form = ExtractForm.from_json(await read_json(request), ws)
         args = await run_in_threadpool(form.args, state.app.registry)
         if state.jobs.running("extract", form.set_name()):
             raise InputError(f"face set '{form.set_name()}' is already being extracted")
@@ -125,21 +120,24 @@ def routes(state: UiState) -> list:
         low = float(q["min"]) if q.get("min") else None
         high = float(q["max"]) if q.get("max") else None
         data = await run_in_threadpool(gallery.page, faceset, int(q.get("offset", 0)), min(int(q.get("limit", 200)), 1000),
-                                       q.get("sort", "frame"), q.get("desc") == "1", q.get("where", ""), low, high)
+                                       q.get("sort", "frame"), q.get("desc") == "1", q.get("where", ""), low, high,
+                                       q.get("rejected") == "1")
         return JSONResponse(data)
 
     async def thumb(request: Request) -> Response:
         faceset = gallery.open_faceset(ws, request.path_params["name"])
-        data = await run_in_threadpool(gallery.thumbnail, ws, faceset, request.path_params["face"])
+        data = await run_in_threadpool(gallery.thumbnail, ws, faceset, request.path_params["face"],
+                                       request.query_params.get("rejected") == "1")
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "max-age=3600"})
 
     async def face_meta(request: Request) -> Response:
         faceset = gallery.open_faceset(ws, request.path_params["name"])
-        return JSONResponse(await run_in_threadpool(gallery.metadata, faceset, request.path_params["face"]))
+        return JSONResponse(await run_in_threadpool(gallery.metadata, faceset, request.path_params["face"],
+                                                     request.query_params.get("rejected") == "1"))
 
     async def reject(request: Request) -> Response:
         faceset = gallery.open_faceset(ws, request.path_params["name"])
-        names = (await _json(request)).get("names") or []
+        names = (await read_json(request)).get("names") or []
         actions = {"reject": gallery.reject, "restore": gallery.restore}
         if request.path_params["action"] not in actions:
             raise InputError(f"unknown action '{request.path_params['action']}'")
@@ -156,13 +154,13 @@ def routes(state: UiState) -> list:
         return FileResponse(preview, headers={"Cache-Control": "no-store"})
 
     async def train(request: Request) -> Response:
-        data = await _json(request)
+        data = await read_json(request)
         form = TrainForm(name=str(data.get("name") or "sae"), src=str(data.get("src") or "src"),
                          dst=str(data.get("dst") or "dst"), preset=str(data.get("preset") or ""),
-                         iters=_number(data, "iters", int, 0), minutes=_number(data, "minutes", float, 0),
-                         batch=_number(data, "batch", int, 8), preview_every=_number(data, "preview_every", int, 100),
-                         lpips_weight=_number(data, "lpips_weight", float, 0),
-                         identity_weight=_number(data, "identity_weight", float, 0), pixel=str(data.get("pixel") or "l1"))
+                         iters=number(data, "iters", int, 0), minutes=number(data, "minutes", float, 0),
+                         batch=number(data, "batch", int, 8), preview_every=number(data, "preview_every", int, 100),
+                         lpips_weight=number(data, "lpips_weight", float, 0),
+                         identity_weight=number(data, "identity_weight", float, 0), pixel=str(data.get("pixel") or "l1"))
         args = form.args(ws) + [str(a) for a in data.get("extra_args", [])]
         if state.jobs.running("train", form.name):
             raise InputError(f"model '{form.name}' is already training")
@@ -170,7 +168,7 @@ def routes(state: UiState) -> list:
 
     async def tuner_info(request: Request) -> Response:
         video = _video_path(state, request.query_params.get("video", ""))
-        info = await run_in_threadpool(state.tuner.info, video)
+        info = await run_in_threadpool(lambda: state.tuner().info(video))
         path = session_path(state, video)
         session = read_session(path).to_json() if path.is_file() else None
         return JSONResponse({**info, "session": session, "session_path": str(path)})
@@ -179,14 +177,16 @@ def routes(state: UiState) -> list:
         q = request.query_params
         video = _video_path(state, q.get("video", ""))
         style = PasteStyle(q.get("color", "rct"), q.get("blender", "alpha"), q.get("mask", "intersect"),
-                           _number(dict(q), "erode", float, 0.0), _number(dict(q), "blur", float, 0.04))
-        request_ = PreviewRequest(video, _number(dict(q), "index", int, 0), q.get("model", "sae"), style,
+                           number(dict(q), "erode", float, 0.0), number(dict(q), "blur", float, 0.04))
+        from faceswap.ui.tuner import PreviewRequest
+
+        request_ = PreviewRequest(video, number(dict(q), "index", int, 0), q.get("model", "sae"), style,
                                   q.get("faceset", ""))
-        data, count = await run_in_threadpool(state.tuner.preview, request_)
+        data, count = await run_in_threadpool(lambda: state.tuner().preview(request_))
         return Response(data, media_type="image/jpeg", headers={"X-Faces": str(count), "Cache-Control": "no-store"})
 
     async def save_session(request: Request) -> Response:
-        data = await _json(request)
+        data = await read_json(request)
         video = _video_path(state, str(data.get("video", "")))
         session = session_from_json({**data.get("session", {}), "video": video.name}, "session")
         path = session_path(state, video)
@@ -195,7 +195,7 @@ def routes(state: UiState) -> list:
         return JSONResponse({"path": str(path)})
 
     async def render(request: Request) -> Response:
-        data = await _json(request)
+        data = await read_json(request)
         video = _video_path(state, str(data.get("video", "")))
         path = session_path(state, video)
         if not path.is_file():
@@ -221,6 +221,7 @@ def routes(state: UiState) -> list:
         Route("/api/train", train, methods=["POST"]),
         Route("/api/tuner/info", tuner_info), Route("/api/tuner/preview", tuner_preview),
         Route("/api/tuner/session", save_session, methods=["POST"]), Route("/api/tuner/render", render, methods=["POST"]),
+        *mask_routes(state),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
 

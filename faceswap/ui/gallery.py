@@ -18,8 +18,7 @@ import cv2
 import numpy as np
 
 from faceswap.atomic import write_atomic
-from faceswap.curate.cleaning import REJECTED_DIR, move_to_rejected
-from faceswap.curate.cleaning import restore as restore_rejected
+from faceswap.curate.cleaning import REJECTED_DIR, move_to_rejected, restore_faceset
 from faceswap.errors import InputError, WorkspaceError
 from faceswap.faceset.store import FACE_NAME, FaceSet, read_record
 from faceswap.faceset.table import load_table
@@ -40,7 +39,7 @@ def open_faceset(workspace: Workspace, name: str) -> FaceSet:
     return faceset
 
 
-def _face_path(faceset: FaceSet, name: str, folder: str = "faces") -> Path:
+def face_path(faceset: FaceSet, name: str, folder: str = "faces") -> Path:
     if not FACE_NAME.match(name):
         raise InputError(f"'{name}' is not a face file name")
     return faceset.folder / folder / name
@@ -54,11 +53,15 @@ def score_table(faceset: FaceSet) -> dict[str, dict[str, float]]:
 
 
 def page(faceset: FaceSet, offset: int, limit: int, sort: str = "frame", descending: bool = False,
-         where: str = "", minimum: float | None = None, maximum: float | None = None) -> dict[str, Any]:
-    """Face names for one page, in order, with the scores when sorting or filtering by one."""
-    names = [p.name for p in faceset.face_paths()]
+         where: str = "", minimum: float | None = None, maximum: float | None = None,
+         rejected: bool = False) -> dict[str, Any]:
+    """Face names for one page, in order, with the scores when sorting or filtering by one.
+
+    ``rejected``: the faces in ``rejected/`` instead, in frame order (scores cover ``faces/`` only).
+    """
+    names = rejected_names(faceset) if rejected else [p.name for p in faceset.face_paths()]
     scores = None
-    if sort != "frame" or where:
+    if not rejected and (sort != "frame" or where):
         scores = score_table(faceset)
         for column in {sort, where} - {"frame", ""}:
             if column not in SCORE_COLUMNS:
@@ -78,9 +81,12 @@ def page(faceset: FaceSet, offset: int, limit: int, sort: str = "frame", descend
             "scores_available": True}
 
 
-def thumbnail(workspace: Workspace, faceset: FaceSet, name: str) -> bytes:
-    """JPEG bytes of a small copy of the face, from the cache when the face is unchanged."""
-    path = _face_path(faceset, name)
+def thumbnail(workspace: Workspace, faceset: FaceSet, name: str, rejected: bool = False) -> bytes:
+    """JPEG bytes of a small copy of the face, from the cache when the face is unchanged.
+
+    A move to or from ``rejected/`` keeps size and mtime, so the cached copy still serves it.
+    """
+    path = face_path(faceset, name, REJECTED_DIR if rejected else "faces")
     try:
         stat = path.stat()
     except FileNotFoundError:
@@ -100,9 +106,9 @@ def thumbnail(workspace: Workspace, faceset: FaceSet, name: str) -> bytes:
     return data.tobytes()
 
 
-def metadata(faceset: FaceSet, name: str) -> dict[str, Any]:
+def metadata(faceset: FaceSet, name: str, rejected: bool = False) -> dict[str, Any]:
     """A face's record as JSON-friendly values (masks left out: they are images)."""
-    record = read_record(_face_path(faceset, name))
+    record = read_record(face_path(faceset, name, REJECTED_DIR if rejected else "faces"))
     data: dict[str, Any] = {}
     for key, value in vars(record).items():
         if key == "masks":
@@ -126,18 +132,18 @@ def reject(faceset: FaceSet, names: list[str]) -> list[str]:
 
     Held under the set's lock, so a face is never moved while extract writes the set.
     """
-    paths = [_face_path(faceset, n) for n in names]
+    paths = [face_path(faceset, n) for n in names]
     with exclusive_lock(faceset.folder, f"face set {faceset.folder}"):
         present = [path.name for path in paths if path.is_file()]
         return move_to_rejected(faceset, dict.fromkeys(present, ["rejected in faceswap ui"]))
 
 
 def restore(faceset: FaceSet, names: list[str]) -> list[str]:
-    """Move rejected faces back to ``faces/`` (one whose name is taken again stays)."""
-    paths = [_face_path(faceset, n, REJECTED_DIR) for n in names]
-    with exclusive_lock(faceset.folder, f"face set {faceset.folder}"):
-        present = [path.name for path in paths if path.is_file()]
-        return restore_rejected(faceset, present)[0]
+    """Move rejected faces back to ``faces/`` with ``faceswap faces restore``'s own code (under the
+    set's lock; a face whose name is taken again in ``faces/`` stays)."""
+    for name in names:
+        face_path(faceset, name, REJECTED_DIR)          # names only, never paths
+    return restore_faceset(faceset, names)[0] if names else []
 
 
 __all__ = ["open_faceset", "page", "thumbnail", "metadata", "reject", "restore", "rejected_names", "WorkspaceError"]

@@ -39,6 +39,7 @@ def test_bad_sessions_are_one_line_errors(bad, words):
 
 def test_progress_is_read_from_the_commands_own_bars():
     assert parse_progress("extract a.mp4:  40%|####  | 10/25 [00:01<00:02, 5.00frame/s]\r")["done"] == 10
+    assert parse_progress("mask src: 100%|##########| 8/8 [00:00<00:00, 28.05face/s]\r")["total"] == 8
     train = parse_progress("train sae: 12it [00:03, 3.1it/s, iter=12, samples_s=49.6, src=0.1]\r")
     assert train == {"done": 12, "total": None, "samples_s": 49.6, "iteration": 12}
 
@@ -62,3 +63,19 @@ def test_merge_session_overrides_apply_to_their_frames_only(model_ws, tmp_path):
     bad.write_text("{")
     result = run_cli(model_ws, "merge", str(video), "--faceset", "dst", "--preview-frame", "25", "--session", str(bad))
     assert result.exit_code == 1 and len(error_lines(result.output)) == 1 and "bad.json" in result.output
+
+
+def test_a_recorded_job_whose_pid_now_runs_something_else_is_not_reattached(tmp_path):
+    """A pid reused by another program (here: this test's own) is not the job; its status file tells how it ended."""
+    import os
+
+    from faceswap.ui.jobs import Job
+
+    status = tmp_path / "job-1.status.json"
+    record = {"id": 1, "kind": "train", "target": "sae", "args": ["train"], "log": str(tmp_path / "job-1.log"),
+              "status": str(status), "pid": os.getpid(), "started": 0.0, "stop_requested": False, "exit_code": None}
+    lost = Job.from_record(record)
+    assert lost.state() == "ended" and "exit status unknown" in lost.to_json()["message"]
+    status.write_text('{"exit": 2, "ended": 1.0}')
+    failed = Job.from_record(record)
+    assert (failed.state(), failed.exit_code) == ("failed", 2)

@@ -3,27 +3,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from conftest import VIDEO, cut
+from ui_helpers import browser_page, needs_chromium, page_error, pixelate_faces, start_server, stop_server
 
-CHROMIUM = shutil.which("chromium")
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra: pip install -e .[test]")
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt install chromium)")]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 
 @pytest.fixture
@@ -32,31 +21,9 @@ def server(model_ws: Path, tmp_path: Path):
     uploads = model_ws / "uploads"
     uploads.mkdir()
     shutil.copy(VIDEO / "katie_hill__hdtf_wda_000.mp4", uploads / "dst.mp4")    # the 'dst' set's own video
-    port = _free_port()
-    log = open(tmp_path / "server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "faceswap", "--workspace", str(model_ws), "--device", "cpu",
-                             "ui", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            urllib.request.urlopen(base + "/api/jobs", timeout=1)
-            break
-        except OSError:
-            assert proc.poll() is None, (tmp_path / "server.log").read_text()
-            time.sleep(0.1)
+    proc, base = start_server(model_ws, tmp_path / "server.log")
     yield base, model_ws
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
-
-
-def _error(page, text: str) -> str:
-    """Wait for the page's one-line error containing ``text``; return it."""
-    page.wait_for_function("t => { const m = document.getElementById('msg'); "
-                           "return m.className === 'error' && m.textContent.includes(t); }", arg=text)
-    line = page.inner_text("#msg")
-    assert "\n" not in line.strip()
-    return line
+    stop_server(proc)
 
 
 def test_every_page_in_a_real_browser(server, tmp_path):
@@ -65,12 +32,7 @@ def test_every_page_in_a_real_browser(server, tmp_path):
     not_video = tmp_path / "notes.mp4"
     not_video.write_text("not a video")
     requests: list[str] = []
-    with playwright.sync_playwright() as p:
-        # the network is unreachable for the browser: only the app's own address resolves
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.on("request", lambda r: requests.append(r.url))
+    with browser_page(playwright, requests) as page:     # only the app's own address resolves
         failed: list[str] = []
         page.on("requestfailed", lambda r: failed.append(r.url))
 
@@ -80,12 +42,12 @@ def test_every_page_in_a_real_browser(server, tmp_path):
         assert "src" in page.inner_text("#t-facesets") and "sae" in page.inner_text("#t-models")
         page.set_input_files("#x-file", str(not_video))
         page.click("#x-start")
-        _error(page, "not a video")
+        page_error(page, "not a video")
         assert not [p for p in (ws / "uploads").iterdir() if p.name != "dst.mp4"], "no partial upload left"
         page.set_input_files("#x-file", [])
         page.fill("#x-source", str(tmp_path / "missing.mp4"))
         page.click("#x-start")
-        _error(page, "not found")
+        page_error(page, "not found")
         page.fill("#x-source", "")
         page.set_input_files("#x-file", str(clip))
         page.click("#x-start")
@@ -102,18 +64,32 @@ def test_every_page_in_a_real_browser(server, tmp_path):
         page.click("#g-grid img >> nth=0")
         page.wait_for_function("document.getElementById('g-meta').textContent.includes('frame_index: 0')")
         page.screenshot(path=str(tmp_path / "faces.png"))
+        pixelate_faces(page, "#g-grid img", blocks=8)                # the copy for docs/ui/faces.png
+        page.screenshot(path=str(tmp_path / "faces_docs.png"))
         page.click("#g-reject")
         page.wait_for_function("document.querySelectorAll('#g-grid img').length === 7")
         assert page.query_selector(f"#g-grid img[data-name='{first}']") is None
         assert (ws / "facesets" / "src" / "rejected" / first).is_file()
         assert not (ws / "facesets" / "src" / "faces" / first).exists()
+        # the rejected view: restore moves it back with 'faceswap faces restore's own code
+        page.check("#g-rejected")
+        page.wait_for_function("document.querySelectorAll('#g-grid img').length === 1")
+        assert page.get_attribute("#g-grid img", "data-name") == first and page.is_hidden("#g-reject")
+        page.click("#g-grid img >> nth=0")
+        page.click("#g-restore")
+        page.wait_for_function("document.querySelectorAll('#g-grid img').length === 0")
+        assert "1 faces restored" in page.inner_text("#msg")
+        assert (ws / "facesets" / "src" / "faces" / first).is_file()
+        assert not (ws / "facesets" / "src" / "rejected" / first).exists()
+        page.uncheck("#g-rejected")
+        page.wait_for_function("document.querySelectorAll('#g-grid img').length === 8")
 
         # Training: the model's state, loss plot and preview grid, from the files train wrote
         page.goto(base + "/#train")
         page.wait_for_function("document.getElementById('tr-status').textContent.includes('iteration 2')")
         page.fill("#tr-batch", "0")
         page.click("#tr-start")
-        _error(page, "batch 0 is out of range")
+        page_error(page, "batch 0 is out of range")
         page.screenshot(path=str(tmp_path / "train.png"))
 
         # Merge tuner: the slider changes the before | after preview; a bad value is one line
@@ -135,9 +111,35 @@ def test_every_page_in_a_real_browser(server, tmp_path):
         page.screenshot(path=str(tmp_path / "merge.png"))
         session = json.loads((ws / "sessions" / "dst.json").read_text())
         assert session["ranges"] == [{"start": 20, "end": 40, "settings": {"erode": 0.08}}]
-        browser.close()
     outside = [url for url in requests if not url.startswith((base, "blob:", "data:"))]
     assert not outside, f"the page fetched from elsewhere: {outside}"
     assert not [url for url in failed if url.startswith(base) and "/preview" not in url], failed
     for name in ("workspace", "faces", "train", "merge"):
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000
+
+
+def test_start_and_stop_training_from_the_page(server, tmp_path):
+    """Resume the tiny model from the Training page, watch it train, stop it: it saves, the job says stopped."""
+    base, ws = server
+    folder = ws / "models" / "sae"
+    before = json.loads((folder / "trainer.json").read_text())["iteration"]
+    with browser_page(playwright) as page:
+        page.goto(base + "/#train")
+        page.wait_for_function(f"document.getElementById('tr-status').textContent.includes('iteration {before}')")
+        page.fill("#tr-batch", "4")
+        page.fill("#tr-preview", "3")
+        started = time.time()
+        page.click("#tr-start")
+        page.wait_for_function("document.getElementById('tr-status').textContent.includes('samples/s')",
+                               timeout=120_000)
+        page.wait_for_function("document.querySelectorAll('#tr-loss polyline').length === 2 && "
+                               "!document.getElementById('tr-preview-img').hidden", timeout=120_000)
+        page.screenshot(path=str(tmp_path / "train_running.png"))
+        page.click("#tr-stop")
+        page.goto(base + "/#workspace")
+        page.wait_for_selector("#t-jobs .state:text('stopped')", timeout=120_000)
+        page.screenshot(path=str(tmp_path / "train_stopped.png"))
+    saved = json.loads((folder / "trainer.json").read_text())
+    assert saved["iteration"] > before, "stopping saved a checkpoint past where it started"
+    assert (folder / "weights.safetensors").stat().st_mtime >= started
+    assert saved["iteration"] == max(json.loads(line)["iteration"] for line in open(folder / "loss.jsonl"))

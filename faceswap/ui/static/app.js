@@ -32,7 +32,11 @@ function show() {
   document.querySelectorAll(".page").forEach((p) => p.classList.toggle("on", p.id === "page-" + page));
   document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("on", a.dataset.page === page));
   say("");
-  refresh().then(() => { if (page === "faces" && !S.faces.set) loadFaces(true); if (page === "train") trainTick(); });
+  refresh().then(() => {
+    if (page === "faces") { if (!S.faces.set) loadFaces(true); else { S.faces.drawn = ""; drawGrid(); } }
+    if (page === "train") trainTick();
+    if (page === "masks" && !MK.set) mkLoadSet();
+  });
 }
 window.addEventListener("hashchange", show);
 
@@ -48,7 +52,7 @@ async function refresh() {
   for (const kind of ["detector", "landmarker", "masker"]) options($("x-" + kind), ws.choices[kind]);
   if (!$("x-masker").dataset.set) { $("x-detector").value = "scrfd"; $("x-landmarker").value = "2d106"; $("x-masker").value = ws.choices.masker.includes("extended") ? "extended" : ws.choices.masker[0]; $("x-masker").dataset.set = 1; }
   const sets = ws.facesets.map((f) => f.name);
-  options($("g-set"), sets); options($("tr-src"), sets); options($("tr-dst"), sets);
+  options($("g-set"), sets); options($("mk-set"), sets); options($("tr-src"), sets); options($("tr-dst"), sets);
   if (!$("tr-src").dataset.set) { if (sets.includes("src")) $("tr-src").value = "src"; if (sets.includes("dst")) $("tr-dst").value = "dst"; $("tr-src").dataset.set = 1; }
   options($("m-video"), ws.videos.map((v) => v.name)); options($("m-model"), ws.models.filter((m) => m.trained).map((m) => m.name));
   options($("m-color"), ws.choices.color); options($("m-blender"), ws.choices.blender);
@@ -57,14 +61,19 @@ async function refresh() {
 }
 
 function jobsTable(jobs) {
-  table($("t-jobs"), ["job", "on", "state", "progress", "", "message"], jobs.map((j) => {
-    const bar = j.total ? `<progress max="${j.total}" value="${j.done}"></progress> ${j.done}/${j.total}` : `${j.done}`;
-    const stop = j.state === "running" ? `<button data-stop="${j.id}">Stop</button>` : "";
-    return [j.kind, esc(j.target), `<span class="state" data-job="${j.id}">${j.state}</span>`, bar, stop, esc(j.message)];
-  }));
+  // every jobs table on every page; data-kinds limits one to some kinds of job
+  for (const el of document.querySelectorAll("table.jobs")) {
+    const kinds = el.dataset.kinds ? el.dataset.kinds.split(" ") : null;
+    table(el, ["job", "on", "state", "progress", "", "message"], jobs.filter((j) => !kinds || kinds.includes(j.kind)).map((j) => {
+      const bar = j.total ? `<progress max="${j.total}" value="${j.done}"></progress> ${j.done}/${j.total}` : `${j.done}`;
+      const stop = j.state === "running" ? `<button data-stop="${j.id}">Stop</button>` : "";
+      const code = j.exit_code ? ` (exit ${j.exit_code})` : "";      // a failure's exit status
+      return [j.kind, esc(j.target), `<span class="state" data-job="${j.id}">${j.state}</span>${code}`, bar, stop, esc(j.message)];
+    }));
+  }
 }
-$("t-jobs").addEventListener("click", async (e) => {
-  const id = e.target.dataset.stop; if (!id) return;
+document.addEventListener("click", async (e) => {
+  const id = e.target.dataset && e.target.dataset.stop; if (!id) return;
   try { await post(`/api/jobs/${id}/stop`, {}); say("stopping job " + id, "info"); } catch (err) { say(err.message); }
 });
 async function pollJobs() {
@@ -72,7 +81,7 @@ async function pollJobs() {
     const { jobs } = await api("/api/jobs");
     jobsTable(jobs);
     const running = jobs.some((j) => j.state === "running" || j.state === "stopping");
-    if (S.jobsRunning && !running) refresh();
+    if (S.jobsRunning && !running) { refresh(); document.dispatchEvent(new Event("jobs-done")); }
     S.jobsRunning = running; S.jobs = jobs;
     const failed = jobs.find((j) => j.state === "failed" && !j.seen);
     if (failed && !S.shown?.has(failed.id)) { (S.shown ??= new Set()).add(failed.id); say(`${failed.kind} ${failed.target}: ${failed.message || "failed"}`); }
@@ -97,62 +106,7 @@ $("f-extract").addEventListener("submit", async (e) => {
   } catch (err) { say(err.message); }
 });
 
-// ---- face set browser: pages appended as you scroll; thumbnails are cached JPEGs
-async function loadFaces(reset) {
-  const f = S.faces;
-  if (reset) { f.set = $("g-set").value; f.offset = 0; f.total = 0; f.selected.clear(); $("g-grid").innerHTML = ""; }
-  if (!f.set || f.loading || (f.offset > 0 && f.offset >= f.total)) return;
-  f.loading = true;
-  const q = new URLSearchParams({ offset: f.offset, limit: 300, sort: $("g-sort").value, desc: $("g-desc").checked ? 1 : 0,
-                                  where: $("g-where").value, min: $("g-min").value, max: $("g-max").value });
-  try {
-    const data = await api(`/api/facesets/${encodeURIComponent(f.set)}/faces?` + q);
-    if (data.scores_available && $("g-sort").options.length === 1) {
-      for (const c of ["sharpness", "yaw", "pitch", "roll", "brightness", "detection", "align_error"]) {
-        $("g-sort").add(new Option(c, c)); $("g-where").add(new Option(c, c));
-      }
-    }
-    f.total = data.total;
-    const grid = $("g-grid");
-    const frag = document.createDocumentFragment();
-    for (const face of data.faces) {
-      const img = new Image(96, 96);
-      img.loading = "lazy"; img.dataset.name = face.name; img.title = face.name;
-      img.src = `/api/facesets/${encodeURIComponent(f.set)}/thumb/${face.name}`;
-      frag.appendChild(img);
-    }
-    grid.appendChild(frag);
-    f.offset += data.faces.length;
-    $("g-count").textContent = `${f.total} faces, ${data.rejected} rejected, ${f.selected.size} selected`;
-  } catch (err) { say(err.message); }
-  f.loading = false;
-}
-new IntersectionObserver((entries) => { if (entries[0].isIntersecting && S.faces.set) loadFaces(false); }).observe($("g-more"));
-$("g-set").addEventListener("change", () => loadFaces(true));
-$("g-apply").addEventListener("click", () => loadFaces(true));
-$("g-grid").addEventListener("click", async (e) => {
-  const name = e.target.dataset.name; if (!name) return;
-  const f = S.faces;
-  if (f.selected.has(name)) { f.selected.delete(name); e.target.classList.remove("sel"); }
-  else { f.selected.add(name); e.target.classList.add("sel"); }
-  $("g-count").textContent = `${f.total} faces, ${f.selected.size} selected`;
-  try {
-    const meta = await api(`/api/facesets/${encodeURIComponent(f.set)}/meta/${name}`);
-    $("g-meta").textContent = name + "\n" + Object.entries(meta).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join("\n");
-  }
-  catch (err) { say(err.message); }
-});
-$("g-reject").addEventListener("click", async () => {
-  const f = S.faces; const names = [...f.selected];
-  if (!names.length) { say("select faces first (click them)"); return; }
-  try {
-    const { moved } = await post(`/api/facesets/${encodeURIComponent(f.set)}/reject`, { names });
-    for (const n of moved) { document.querySelector(`#g-grid img[data-name="${n}"]`)?.remove(); f.selected.delete(n); }
-    f.total -= moved.length; f.offset -= moved.length;
-    say(`${moved.length} faces moved to rejected/`, "info");
-    $("g-count").textContent = `${f.total} faces, ${f.selected.size} selected`;
-  } catch (err) { say(err.message); }
-});
+// ---- face set browser: static/gallery.js
 
 // ---- training
 $("f-train").addEventListener("submit", async (e) => {
@@ -273,4 +227,4 @@ $("m-render").addEventListener("click", async () => {
   catch (err) { say(err.message); }
 });
 
-show();
+window.addEventListener("DOMContentLoaded", show);   // after masks.js has loaded too
