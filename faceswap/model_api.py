@@ -6,6 +6,8 @@ in one file (see plugins/model/sae.py):
 - ``Options``: a frozen dataclass subclassing ``ModelOptions`` (so it has ``resolution``
   and ``coverage``, the crop the model sees and makes), every field defaulted;
 - ``PRESETS``: named option sets (``--preset quick``), each a subset of ``Options``;
+- optionally ``PRESET_LOSSES``: loss options (``faceswap.train.losses.LossConfig``) a new model of
+  a preset starts with, e.g. the perceptual term on a GPU preset; ``-O loss.*`` still overrides;
 - optionally ``PRIORS``: a shipped face prior (faceswap/train/prior.py) per preset, as WeightFiles;
 - ``decoder_count``: how many decoders it has. Decoder 0 draws the source person (the face put
   in), decoder 1 the destination; a model with one decoder learns any number of face sets
@@ -32,6 +34,7 @@ from torch import nn
 
 from faceswap.errors import OptionError
 from faceswap.options import build_options, option
+from faceswap.train.losses import LossConfig
 from faceswap.weights import WeightFile
 
 SOURCE_DECODER = 0          # the person whose face is put in
@@ -65,6 +68,7 @@ class FaceModel(nn.Module):
     api_version: ClassVar[int]
     Options: ClassVar[type] = ModelOptions
     PRESETS: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    PRESET_LOSSES: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     PRIORS: ClassVar[Mapping[str, WeightFile]] = {}
     decoder_count: ClassVar[int] = 2
 
@@ -136,6 +140,22 @@ def _preset_problems(cls: type) -> list[str]:
     for preset, values in presets.items():
         try:
             build_options(cls.Options, dict(values), f"preset '{preset}'")
+        except (OptionError, TypeError, ValueError) as exc:
+            problems.append(str(exc))
+    return problems + _preset_loss_problems(cls, presets)
+
+
+def _preset_loss_problems(cls: type, presets: Mapping[str, Any]) -> list[str]:
+    losses = getattr(cls, "PRESET_LOSSES", {})
+    if not isinstance(losses, Mapping):
+        return ["PRESET_LOSSES must map preset names to loss option values"]
+    problems = []
+    for preset, values in losses.items():
+        if preset not in presets:
+            problems.append(f"PRESET_LOSSES names preset '{preset}', which PRESETS lacks")
+            continue
+        try:
+            build_options(LossConfig, dict(values), f"the loss of preset '{preset}'")
         except (OptionError, TypeError, ValueError) as exc:
             problems.append(str(exc))
     return problems

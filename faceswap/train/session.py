@@ -29,16 +29,18 @@ from faceswap.registry import Registry
 from faceswap.runtime.device import Device
 from faceswap.runtime.progress import NoProgress, Progress
 from faceswap.train.adversarial import prepare_adversary
+from faceswap.train.autobatch import BatchChoice, cpu_batch, probe_batch, probe_step, tiled_samples
 from faceswap.train.checkpoint import (TrainerState, has_checkpoint, load_checkpoint, load_weights, read_model_info,
                                        remove_leftovers, save_checkpoint)
 from faceswap.train.hooks import CheckpointHook, LossLogHook, PreviewHook, ProgressHook
-from faceswap.train.loop import TrainingRun, TrainSettings, train
+from faceswap.train.loop import AUTO_BATCH, TrainingRun, TrainSettings, train
 from faceswap.train.losses import LossConfig
 from faceswap.train.optimizers import DEFAULT_OPTIMIZER, default_learning_rate, make_optimizer
 from faceswap.train.pose_balance import pose_weights_for
 from faceswap.train.prior import AUTO, NONE, apply_prior, resolve_prior
 from faceswap.train.samples import FacePairDataset, FaceReader, SampleConfig, loader_batches, make_loader, make_sample
 from faceswap.train.step import AutoencoderStep
+from faceswap.train.stored import resolve_options, resolve_settings, training_record
 from faceswap.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,8 @@ class PreparedTraining:
     start_iteration: int
     samples_per_item: int = 2           # a swap model's batch item holds a src and a dst face
     note: str = ""                      # how a new model started (which prior), for the CLI to say
+    batch_note: str = ""                # what --batch auto chose and why, for the CLI to say
+    dataset: Any = None                 # what the loader draws samples from
 
     def train(self, progress: Progress | None = None) -> TrainSummary:
         self.hooks.insert(0, ProgressHook(progress if progress is not None else NoProgress(), self.samples_per_item))
@@ -138,31 +142,37 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
             apply_prior(model, prior)
     model.to(device.torch_device)
     optimizer_name = _optimizer_name(request.settings.optimizer, checkpoint, folder)
-    lr = request.settings.lr or default_learning_rate(options.resolution)
-    optimizer = make_optimizer(optimizer_name, model.parameters(), lr)
+    settings, loss_config, sample_config = _resolve_training(request, plugin_cls, options, checkpoint, folder)
+    optimizer = make_optimizer(optimizer_name, model.parameters(), settings.lr)
     state = restore_run(checkpoint, optimizer, seed)
-    sample_config = build_options(SampleConfig, {**request.sample_options, "resolution": options.resolution,
-                                                 "coverage": options.coverage}, "sample")
     src, dst = _face_paths(workspace, request.src), _face_paths(workspace, request.dst)
     _check_sample_mask(workspace, sample_config.mask, (*request.src, *request.dst))
     warn_degenerate_input(workspace, request, two_people=plugin_cls.decoder_count > 1)
     rank, world = _distributed(device)
-    loss_config = build_options(LossConfig, request.loss_options, "loss")
-    adversary, adversary_optimizer = prepare_adversary(loss_config, model, options.resolution, seed,
-                                                       torch.device(device.torch_device), lr,
-                                                       checkpoint)
+    torch_device = torch.device(device.torch_device)
+    adversary, adversary_optimizer = prepare_adversary(loss_config, model, options.resolution, seed, torch_device,
+                                                       settings.lr, checkpoint)
     step_module = AutoencoderStep(model, loss_config, *_deep_losses(loss_config, options, device), adversary)
-    if world > 1:       # the patch discriminator sits idle until gan_start
-        step_module = torch.nn.parallel.DistributedDataParallel(step_module,
-                                                                find_unused_parameters=adversary is not None)
     weights = {"src": pose_weights_for(src), "dst": pose_weights_for(dst)} if sample_config.uniform_pose else None
     dataset = FacePairDataset(src, dst, sample_config, seed, weights)
-    loader = make_loader(dataset, request.settings.batch, state.iteration, request.workers, rank, world)
-    settings = dataclasses.replace(request.settings, optimizer=optimizer_name, lr=lr)
-    run = TrainingRun(model, step_module, optimizer, loader_batches(loader), state, settings,
-                      torch.device(device.torch_device), is_main=rank == 0, adversary=adversary,
-                      adversary_optimizer=adversary_optimizer)
-    info = {**_model_info(plugin_cls, options, request, folder), "init": init_record, "optimizer": optimizer_name}
+    settings = dataclasses.replace(settings, optimizer=optimizer_name)
+    run = TrainingRun(model, step_module, optimizer, iter(()), state, settings, torch_device, is_main=rank == 0,
+                      adversary=adversary, adversary_optimizer=adversary_optimizer)
+    batch_note = ""
+    if settings.batch == AUTO_BATCH:
+        choice = _auto_batch(run, dataset, loss_config, options.resolution, world)
+        run.settings, batch_note = dataclasses.replace(settings, batch=choice.batch), choice.why
+    if world > 1:       # the patch discriminator sits idle until gan_start
+        run.step_module = torch.nn.parallel.DistributedDataParallel(step_module,
+                                                                    find_unused_parameters=adversary is not None)
+    batch = run.settings.batch
+    first = state.samples if state.samples >= 0 else state.iteration * batch
+    run.batches = loader_batches(make_loader(dataset, batch, 0, request.workers, rank, world, first_sample=first))
+    if world == 1:      # under torchrun every rank would have to agree on a smaller batch: not caught there
+        run.rebatch = lambda size, start: loader_batches(make_loader(dataset, size, 0, request.workers,
+                                                                     first_sample=start))
+    info = {**_model_info(plugin_cls, options, request, folder), "init": init_record, "optimizer": optimizer_name,
+            "training": training_record(run.settings, loss_config, sample_config)}
 
     def save(r: TrainingRun) -> None:
         side = (r.adversary, r.adversary_optimizer) if r.adversary is not None else None
@@ -171,7 +181,43 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
     hooks = [LossLogHook(folder),
              PreviewHook(folder, request.preview_every, lambda: preview_faces(src, dst, sample_config)),
              CheckpointHook(save, request.save_minutes)]
-    return PreparedTraining(run, hooks, folder, state.iteration, note=note)
+    return PreparedTraining(run, hooks, folder, state.iteration, note=note, batch_note=batch_note, dataset=dataset)
+
+
+def _resolve_training(request: TrainRequest, plugin_cls: type, options: Any, checkpoint: Any,
+                      folder: Path) -> tuple[TrainSettings, LossConfig, SampleConfig]:
+    """Settings, loss and sample options: asked > stored with the model > the preset's > defaults.
+
+    A resume that asks for other values than the stored ones uses them, with one warning line.
+    """
+    stored = checkpoint.model_info.get("training") if checkpoint else None
+    changes: list[str] = []
+    settings = resolve_settings(request.settings, (stored or {}).get("settings", {}),
+                                checkpoint.state.batch if checkpoint else 0,
+                                default_learning_rate(options.resolution), changes)
+    preset_losses = getattr(plugin_cls, "PRESET_LOSSES", {}).get(request.preset, {}) if request.preset else {}
+    loss = resolve_options(LossConfig, stored.get("loss") if stored else None, request.loss_options, "loss",
+                           changes, new_defaults=None if checkpoint else preset_losses)
+    sample = resolve_options(SampleConfig, stored.get("sample") if stored else None, request.sample_options,
+                             "sample", changes, fixed={"resolution": options.resolution, "coverage": options.coverage})
+    if changes:
+        log.warning("model '%s' was trained with other options; from now on: %s", folder.name, ", ".join(changes))
+    return settings, loss, sample
+
+
+def _auto_batch(run: TrainingRun, dataset: FacePairDataset, loss: LossConfig, resolution: int,
+                world: int) -> BatchChoice:
+    """--batch auto: measured on CUDA (every rank takes the smallest of all ranks' batches), by size on a CPU."""
+    if run.device.type != "cuda":
+        return cpu_batch(resolution)
+    choice = probe_batch(run, tiled_samples(dataset, run.device), probe_step(loss))
+    if world > 1:
+        import torch.distributed as dist
+
+        smallest = torch.tensor([choice.batch], device=run.device)
+        dist.all_reduce(smallest, op=dist.ReduceOp.MIN)
+        choice = BatchChoice(int(smallest.item()), f"{choice.why}; {int(smallest.item())} on every rank")
+    return choice
 
 
 def restore_run(checkpoint: Any, optimizer: torch.optim.Optimizer, seed: int) -> TrainerState:

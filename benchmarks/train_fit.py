@@ -1,0 +1,137 @@
+"""Training that fits the machine: samples/s of the quick preset for a few CPU thread and
+loader-worker choices, and the cost of the perceptual (ST-LPIPS) term.
+
+Each configuration trains in its own process (torch's thread count is per process) on real
+faces (AOC and Katie Hill, every 10th frame), from scratch, batch 8 per side; the first
+WARMUP steps are not timed. Configurations run in interleaved rounds and the figures are
+medians over rounds, so a neighbour's load on these shared cores hits every configuration
+alike: compare ratios within one run, not absolute figures across runs.
+Also times ST-LPIPS forward+backward on its own at 256 px (the full preset's faces) beside
+nothing else, as a share of a full-preset step measured in benchmarks/results/train_cpu.json.
+
+Writes benchmarks/results/train_fit.json.
+Run: nice python benchmarks/train_fit.py [--steps 30] [--rounds 2]
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+WARMUP = 3
+CONFIGS = {          # name: (threads, workers, loss options)
+    "threads=1 workers=0": (1, 0, {}),
+    "threads=1 workers=1": (1, 1, {}),
+    "threads=2 workers=0": (2, 0, {}),
+    "threads=2 workers=1": (2, 1, {}),
+    "threads=2 workers=0 lpips alex": (2, 0, {"lpips_weight": "0.5"}),
+    "threads=2 workers=0 lpips alex every 4": (2, 0, {"lpips_weight": "0.5", "lpips_every": "4"}),
+}
+
+
+def one(workspace: Path, threads: int, workers: int, loss: dict, steps: int) -> dict:
+    """Train ``steps`` steps in this process; samples/s after the warm-up."""
+    import torch
+
+    from faceswap.registry import Registry
+    from faceswap.runtime.device import resolve_device
+    from faceswap.train.loop import Hook, TrainSettings
+    from faceswap.train.session import TrainRequest, prepare_training
+    from faceswap.workspace import Workspace
+
+    torch.set_num_threads(threads)
+    stamps: list[float] = []
+
+    class Clock(Hook):
+        def after_step(self, run, losses) -> None:
+            stamps.append(time.perf_counter())
+
+    request = TrainRequest(name=f"bench-{os.getpid()}", preset="quick", init="none", loss_options=loss, seed=0,
+                           settings=TrainSettings(batch=8, iters=steps), preview_every=0, save_minutes=0,
+                           workers=workers)
+    prepared = prepare_training(request, Workspace(workspace), Registry.discover(), resolve_device("cpu"))
+    prepared.hooks.append(Clock())
+    prepared.train()
+    timed = stamps[WARMUP:]
+    return {"samples_per_s": (len(timed) - 1) * 8 * 2 / (timed[-1] - timed[0]),
+            "step_s": (timed[-1] - timed[0]) / (len(timed) - 1)}
+
+
+def lpips_share(repeat: int = 3) -> dict:
+    """Seconds of ST-LPIPS forward+backward for a 256 px batch of 2 per side, against a full-preset step."""
+    import torch
+
+    from faceswap.train.perceptual import STLPIPS
+
+    torch.set_num_threads(2)
+    out = {}
+    full_step = json.loads((RESULTS / "train_cpu.json").read_text())["full"]["step_s"]
+    for net in ("alex", "vgg"):
+        loss = STLPIPS(net)
+        x = torch.rand(2, 3, 256, 256, requires_grad=True)
+        y = torch.rand(2, 3, 256, 256)
+        times = []
+        for _ in range(repeat + 1):
+            started = time.perf_counter()
+            for _side in range(2):          # the step computes it for src and for dst
+                loss(x, y).mean().backward()
+            times.append(time.perf_counter() - started)
+        seconds = statistics.median(times[1:])
+        out[net] = {"seconds_per_step_batch2": seconds, "share_of_full_step": seconds / (full_step + seconds)}
+    out["full_step_s_from_train_cpu_json"] = full_step
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--one", help=argparse.SUPPRESS)          # internal: one configuration, JSON to stdout
+    parser.add_argument("--workspace", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        threads, workers, loss = CONFIGS[args.one]
+        print(json.dumps(one(args.workspace, threads, workers, loss, args.steps)))
+        return
+    spec = importlib.util.spec_from_file_location("bench_train", ROOT / "benchmarks" / "train.py")
+    bench_train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_train)
+    with tempfile.TemporaryDirectory() as tmp:
+        workspace = Path(tmp)
+        bench_train.extract_facesets(workspace, every=10)
+        runs: dict[str, list[dict]] = {name: [] for name in CONFIGS}
+        loads = [os.getloadavg()[0]]
+        for _ in range(args.rounds):
+            for name in CONFIGS:
+                env = dict(os.environ, OMP_NUM_THREADS=str(CONFIGS[name][0]))
+                out = subprocess.run([sys.executable, __file__, "--one", name, "--workspace", str(workspace),
+                                      "--steps", str(args.steps)], env=env, capture_output=True, text=True,
+                                     check=True)
+                runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+                print(name, runs[name][-1], flush=True)
+            loads.append(os.getloadavg()[0])
+    base = statistics.median(r["samples_per_s"] for r in runs["threads=2 workers=0"])
+    table = {name: {"samples_per_s": statistics.median(r["samples_per_s"] for r in found),
+                    "rounds": [round(r["samples_per_s"], 2) for r in found]} for name, found in runs.items()}
+    for row in table.values():
+        row["vs_threads2_workers0"] = row["samples_per_s"] / base
+    result = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.platform(), "cores": os.cpu_count(),
+              "affinity": len(os.sched_getaffinity(0)), "load_average_1min": loads, "preset": "quick", "batch": 8,
+              "steps": args.steps, "warmup": WARMUP, "configs": table, "lpips_256": lpips_share()}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "train_fit.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""How many CPU threads and data-loader processes a training run should use on the cores it has.
+
+Measured on 2 shared cores with the quick preset (benchmarks/train_fit.py,
+benchmarks/results/train_fit.json): preparing samples costs about 2% of a step, so
+on 1-2 cores the network takes every core and samples are made in the training process
+between steps; from 3 cores on, one core is left to a loader process so samples are ready
+before they are needed. On CUDA the network needs few CPU threads and the GPU eats samples
+fast, so up to 4 loader processes get the cores.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+CUDA_WORKERS_MAX = 4
+
+
+@dataclass(frozen=True)
+class CorePlan:
+    cores: int              # cores this process may run on (never "asked")
+    threads: int            # torch intra-op threads of the training process
+    workers: int            # data-loader processes (0: samples made in the training process)
+    chosen: tuple[str, ...] = ("cores", "threads", "workers")   # what was chosen here, not asked for
+
+    def describe(self, device: str) -> str:
+        def say(name: str, value: int, unit: str) -> str:
+            return f"{value} {unit}{'' if value == 1 else 's'}" + ("" if name in self.chosen else " (asked)")
+        return (f"{device}: {say('cores', self.cores, 'core')} -> {say('threads', self.threads, 'torch thread')}, "
+                f"{say('workers', self.workers, 'loader worker')}")
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity: taskset, cgroup cpusets), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):       # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def asked_threads(cli_threads: int) -> int:
+    """Threads the user asked for: --threads, else OMP_NUM_THREADS from the environment, else 0 (none)."""
+    if cli_threads > 0:
+        return cli_threads
+    try:
+        return max(0, int(os.environ.get("OMP_NUM_THREADS", "0")))
+    except ValueError:
+        return 0
+
+
+def plan_training(cores: int, cuda: bool, threads: int = 0, workers: int | None = None) -> CorePlan:
+    """Threads and loader workers for ``cores``; ``threads`` > 0 and ``workers`` not None are kept as asked."""
+    if cuda:
+        auto_workers = min(CUDA_WORKERS_MAX, max(1, cores - 1))
+        auto_threads = max(1, cores - auto_workers)
+    elif cores > 2:
+        auto_workers, auto_threads = 1, cores - 1
+    else:
+        auto_workers, auto_threads = 0, cores
+    chosen = ("cores", *(name for name, asked in (("threads", threads > 0), ("workers", workers is not None))
+                         if not asked))
+    return CorePlan(cores, threads if threads > 0 else auto_threads,
+                    workers if workers is not None else auto_workers, chosen)
