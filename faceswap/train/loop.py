@@ -177,9 +177,9 @@ def _halve_batch(run: TrainingRun) -> None:
     """Go on with half the batch, from the samples the failed step would have used; at 1, stop."""
     batch = run.settings.batch
     if batch <= 1:
-        raise DeviceError(f"out of memory even at batch 1 on {run.device.type} (iteration {run.state.iteration}, "
-                          f"checkpoint saved): the model does not fit this device; train a smaller model "
-                          f"(e.g. --preset quick or smaller -O model.* sizes) or use a device with more memory")
+        raise DeviceError(f"out of memory even at batch 1 on {run.device.type} at iteration {run.state.iteration} "
+                          f"(the training up to it is saved): the model does not fit this device; train a smaller "
+                          f"model (e.g. --preset quick or smaller -O model.* sizes) or use a device with more memory")
     half = batch // 2
     log.warning("out of memory at batch %d (iteration %d): going on with batch %d", batch,
                 run.state.iteration, half)

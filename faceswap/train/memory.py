@@ -1,7 +1,8 @@
 """Out-of-memory errors during training: recognise them and give the memory back.
 
 CUDA raises ``torch.OutOfMemoryError``; the CPU allocator raises a plain RuntimeError
-("DefaultCPUAllocator: can't allocate memory"), which a process meets under a memory limit
+("DefaultCPUAllocator: can't allocate memory", or oneDNN's "could not create a primitive"
+inside a convolution), which a process meets under a memory limit
 (ulimit -v, a container's limit without swap); without one, Linux's out-of-memory killer
 ends the process instead and nothing can be caught.
 """
@@ -12,7 +13,10 @@ import gc
 import torch
 
 _MESSAGES = ("DefaultCPUAllocator: can't allocate memory", "CUDA out of memory", "CUDA error: out of memory",
-             "CUBLAS_STATUS_ALLOC_FAILED")
+             "CUBLAS_STATUS_ALLOC_FAILED",
+             # oneDNN (CPU convolutions) says only this when it cannot allocate a primitive's memory; it
+             # could in principle mean another failure, which then fails again at batch 1 and stops
+             "could not create a primitive")
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
