@@ -10,7 +10,7 @@ Also times ST-LPIPS forward+backward on its own at 256 px (the full preset's fac
 nothing else, as a share of a full-preset step measured in benchmarks/results/train_cpu.json.
 
 Writes benchmarks/results/train_fit.json.
-Run: nice python benchmarks/train_fit.py [--steps 30] [--rounds 2]
+Run: nice python benchmarks/train_fit.py [--steps 12] [--rounds 2]
 """
 from __future__ import annotations
 
@@ -34,9 +34,10 @@ CONFIGS = {          # name: (threads, workers, loss options)
     "threads=1 workers=1": (1, 1, {}),
     "threads=2 workers=0": (2, 0, {}),
     "threads=2 workers=1": (2, 1, {}),
-    "threads=2 workers=0 lpips alex": (2, 0, {"lpips_weight": "0.5"}),
-    "threads=2 workers=0 lpips alex every 4": (2, 0, {"lpips_weight": "0.5", "lpips_every": "4"}),
+    "threads=1 workers=0 lpips alex": (1, 0, {"lpips_weight": "0.5"}),
+    "threads=1 workers=0 lpips alex every 4": (1, 0, {"lpips_weight": "0.5", "lpips_every": "4"}),
 }
+BASE = "threads=1 workers=0"
 
 
 def one(workspace: Path, threads: int, workers: int, loss: dict, steps: int) -> dict:
@@ -94,7 +95,7 @@ def lpips_share(repeat: int = 3) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--one", help=argparse.SUPPRESS)          # internal: one configuration, JSON to stdout
     parser.add_argument("--workspace", type=Path, help=argparse.SUPPRESS)
@@ -120,11 +121,11 @@ def main() -> None:
                 runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
                 print(name, runs[name][-1], flush=True)
             loads.append(os.getloadavg()[0])
-    base = statistics.median(r["samples_per_s"] for r in runs["threads=2 workers=0"])
+    base = statistics.median(r["samples_per_s"] for r in runs[BASE])
     table = {name: {"samples_per_s": statistics.median(r["samples_per_s"] for r in found),
                     "rounds": [round(r["samples_per_s"], 2) for r in found]} for name, found in runs.items()}
     for row in table.values():
-        row["vs_threads2_workers0"] = row["samples_per_s"] / base
+        row[f"vs {BASE}"] = row["samples_per_s"] / base
     result = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.platform(), "cores": os.cpu_count(),
               "affinity": len(os.sched_getaffinity(0)), "load_average_1min": loads, "preset": "quick", "batch": 8,
               "steps": args.steps, "warmup": WARMUP, "configs": table, "lpips_256": lpips_share()}

@@ -9,7 +9,7 @@ from faceswap.cli.context import AppContext
 from faceswap.cli.run_options import run_options
 from faceswap.errors import InputError
 from faceswap.options import parse_overrides
-from faceswap.runtime.cores import asked_threads, plan_training, usable_cores
+from faceswap.runtime.cores import asked_threads, busy_load, plan_training, usable_cores
 from faceswap.train.autobatch import AUTO_BATCH_MAX, MARGIN
 from faceswap.train.loop import AUTO_BATCH, DEFAULT_SETTINGS, TrainSettings
 from faceswap.train.optimizers import DEFAULT_OPTIMIZER, OPTIMIZERS
@@ -111,7 +111,6 @@ def train_command(app: AppContext, plugin: str, name: str | None, src: tuple[str
     device = app.device()
     plan = plan_training(usable_cores(), device.is_cuda, asked_threads(app.threads), workers)
     torch.set_num_threads(plan.threads)
-    click.echo(plan.describe(device.name))
     request = TrainRequest(
         plugin=plugin, name=name, src=src, dst=dst, preset=preset,
         model_options={**toml_model, **options.get("model", {})},
@@ -124,6 +123,11 @@ def train_command(app: AppContext, plugin: str, name: str | None, src: tuple[str
     app.workspace.ensure(app.workspace.models)
     with model_lock(app.workspace, request):
         prepared = prepare_training(request, app.workspace, app.registry, device)
+        click.echo(plan.describe(device.name))          # once the model is ready: errors come alone
+        load = busy_load(plan.cores)
+        if not device.is_cuda and "threads" in plan.chosen and plan.threads > 1 and load:
+            click.echo(f"the machine is busy (load average {load:.1f} on {plan.cores} cores): --threads 1 may "
+                       f"train several times faster (threads that wait for each other on shared cores)")
         for note in (prepared.note, prepared.batch_note):
             if note:
                 click.echo(note)

@@ -60,3 +60,16 @@ def plan_training(cores: int, cuda: bool, threads: int = 0, workers: int | None 
                          if not asked))
     return CorePlan(cores, threads if threads > 0 else auto_threads,
                     workers if workers is not None else auto_workers, chosen)
+
+
+def busy_load(cores: int) -> float:
+    """The 1-minute load average when other work already fills ``cores`` (else 0).
+
+    Measured on 2 shared cores at a load of 8: 2 torch threads trained 10x slower than 1
+    (benchmarks/results/train_fit.json), as each parallel region waits for its descheduled thread.
+    """
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return 0.0
+    return load if load >= cores else 0.0

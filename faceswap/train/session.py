@@ -222,12 +222,19 @@ def _auto_batch(run: TrainingRun, dataset: FacePairDataset, loss: LossConfig, re
 
 def restore_run(checkpoint: Any, optimizer: torch.optim.Optimizer, seed: int) -> TrainerState:
     """A new run's state, or a resumed one's: its optimiser moments, counters and random state."""
+    threads = torch.get_num_threads()
     if not checkpoint:
-        return TrainerState(seed=seed)
+        return TrainerState(seed=seed, threads=threads)
     optimizer.load_state_dict(checkpoint.optimizer)
     if checkpoint.rng is not None:
         torch.set_rng_state(checkpoint.rng)
-    return checkpoint.state
+    state = checkpoint.state
+    if state.threads and state.threads != threads:
+        log.warning("model '%s' last trained with %d torch threads, this run uses %d: it goes on, but not bit for "
+                    "bit as an uninterrupted run would (--threads %d to match)", checkpoint.folder.name,
+                    state.threads, threads, state.threads)
+    state.threads = threads
+    return state
 
 
 def _resolve_model(request: TrainRequest, folder: Path, registry: Registry):
