@@ -6,6 +6,8 @@ faces (AOC and Katie Hill, every 10th frame), from scratch, batch 8 per side; th
 WARMUP steps are not timed. Configurations run in interleaved rounds and the figures are
 medians over rounds, so a neighbour's load on these shared cores hits every configuration
 alike: compare ratios within one run, not absolute figures across runs.
+--interleaved-only adds the most load-proof figures: in one process, steps at 1 and 2 torch
+threads and with ST-LPIPS take turns step by step (medians of per-step times).
 Also times ST-LPIPS forward+backward on its own at 256 px (the full preset's faces) beside
 nothing else, as a share of a full-preset step measured in benchmarks/results/train_cpu.json.
 
@@ -68,6 +70,51 @@ def one(workspace: Path, threads: int, workers: int, loss: dict, steps: int) -> 
             "step_s": (timed[-1] - timed[0]) / (len(timed) - 1)}
 
 
+def interleaved(workspace: Path, steps: int) -> dict:
+    """Seconds per quick-preset step (batch 8) at 1 and 2 torch threads, and with ST-LPIPS (alex, weight 0.5) at
+    1 thread, measured in one process with the configurations taking turns step by step, so that a
+    neighbour's load falls on all of them alike. Samples are made beforehand (no loader in the timing)."""
+    import torch
+
+    from faceswap.options import build_options
+    from faceswap.registry import Registry
+    from faceswap.train.losses import LossConfig
+    from faceswap.train.perceptual import STLPIPS
+    from faceswap.train.samples import FacePairDataset, SampleConfig
+    from faceswap.train.step import AutoencoderStep
+    from torch.utils.data import default_collate
+
+    plugin = Registry.discover().load("model", "sae")
+    options = build_options(plugin.Options, plugin.PRESETS["quick"], "sae")
+    torch.manual_seed(0)
+    model = plugin(options)
+    faces = {side: sorted((workspace / "facesets" / side / "faces").glob("*.png")) for side in ("src", "dst")}
+    dataset = FacePairDataset(faces["src"], faces["dst"], SampleConfig(options.resolution, options.coverage), 0)
+    batches = [default_collate([dataset[i * 8 + k] for k in range(8)]) for i in range(4)]
+    plain = AutoencoderStep(model, LossConfig())
+    lpips_config = LossConfig(lpips_weight=0.5)
+    perceptual = AutoencoderStep(model, lpips_config, STLPIPS("alex"))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-4)
+    configs = {"1 thread": (1, plain), "2 threads": (2, plain), "1 thread + lpips alex": (1, perceptual)}
+    times: dict[str, list[float]] = {name: [] for name in configs}
+    for step in range(steps + 1):
+        for name, (threads, module) in configs.items():
+            torch.set_num_threads(threads)
+            started = time.perf_counter()
+            loss = sum(module(batches[step % len(batches)], step).values())
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if step:                    # the first round warms up
+                times[name].append(time.perf_counter() - started)
+    table = {name: {"step_s": statistics.median(t), "samples_per_s": 16 / statistics.median(t)}
+             for name, t in times.items()}
+    base = table["1 thread"]["samples_per_s"]
+    for row in table.values():
+        row["vs 1 thread"] = row["samples_per_s"] / base
+    return {"steps": steps, "batch": 8, "configs": table}
+
+
 def lpips_share(repeat: int = 3) -> dict:
     """Seconds of ST-LPIPS forward+backward for a 256 px batch of 2 per side, against a full-preset step."""
     import torch
@@ -98,6 +145,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--one", help=argparse.SUPPRESS)          # internal: one configuration, JSON to stdout
+    parser.add_argument("--interleaved-only", action="store_true",
+                        help="only the in-process interleaved comparison, added to an existing train_fit.json")
     parser.add_argument("--workspace", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -110,6 +159,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workspace = Path(tmp)
         bench_train.extract_facesets(workspace, every=10)
+        if args.interleaved_only:
+            result = json.loads((RESULTS / "train_fit.json").read_text())
+            result["interleaved"] = {"date": time.strftime("%Y-%m-%d %H:%M"), "load_average_1min_before":
+                                     os.getloadavg()[0], **interleaved(workspace, args.steps)}
+            (RESULTS / "train_fit.json").write_text(json.dumps(result, indent=2) + "\n")
+            print(json.dumps(result["interleaved"], indent=2))
+            return
         runs: dict[str, list[dict]] = {name: [] for name in CONFIGS}
         loads = [os.getloadavg()[0]]
         for _ in range(args.rounds):

@@ -53,6 +53,21 @@ def cpu_batch(resolution: int) -> BatchChoice:
                               f"short; memory is not what limits a CPU)")
 
 
+def choose_batch(run: TrainingRun, dataset: Any, loss: LossConfig, resolution: int, world: int = 1) -> BatchChoice:
+    """--batch auto: measured on CUDA (under torchrun every rank takes the smallest of all ranks'
+    batches), by the faces' size on a CPU. Call it before wrapping the step in DistributedDataParallel."""
+    if run.device.type != "cuda":
+        return cpu_batch(resolution)
+    choice = probe_batch(run, tiled_samples(dataset, run.device), probe_step(loss))
+    if world > 1:
+        import torch.distributed as dist
+
+        smallest = torch.tensor([choice.batch], device=run.device)
+        dist.all_reduce(smallest, op=dist.ReduceOp.MIN)
+        choice = BatchChoice(int(smallest.item()), f"{choice.why}; {int(smallest.item())} on every rank")
+    return choice
+
+
 def probe_batch(run: TrainingRun, sample_batch: Callable[[int], Any], step: int,
                 limit: int = AUTO_BATCH_MAX) -> BatchChoice:
     """The largest batch (up to ``limit``) whose training step fits, less MARGIN when one did not.

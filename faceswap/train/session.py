@@ -29,18 +29,18 @@ from faceswap.registry import Registry
 from faceswap.runtime.device import Device
 from faceswap.runtime.progress import NoProgress, Progress
 from faceswap.train.adversarial import prepare_adversary
-from faceswap.train.autobatch import BatchChoice, cpu_batch, probe_batch, probe_step, tiled_samples
+from faceswap.train.autobatch import choose_batch
 from faceswap.train.checkpoint import (TrainerState, has_checkpoint, load_checkpoint, load_weights, read_model_info,
                                        remove_leftovers, save_checkpoint)
 from faceswap.train.hooks import CheckpointHook, LossLogHook, PreviewHook, ProgressHook
 from faceswap.train.loop import AUTO_BATCH, TrainingRun, TrainSettings, train
 from faceswap.train.losses import LossConfig
-from faceswap.train.optimizers import DEFAULT_OPTIMIZER, default_learning_rate, make_optimizer
+from faceswap.train.optimizers import DEFAULT_OPTIMIZER, make_optimizer
 from faceswap.train.pose_balance import pose_weights_for
 from faceswap.train.prior import AUTO, NONE, apply_prior, resolve_prior
 from faceswap.train.samples import FacePairDataset, FaceReader, SampleConfig, loader_batches, make_loader, make_sample
 from faceswap.train.step import AutoencoderStep
-from faceswap.train.stored import resolve_options, resolve_settings, training_record
+from faceswap.train.stored import resolve_training, training_record
 from faceswap.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,10 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
             apply_prior(model, prior)
     model.to(device.torch_device)
     optimizer_name = _optimizer_name(request.settings.optimizer, checkpoint, folder)
-    settings, loss_config, sample_config = _resolve_training(request, plugin_cls, options, checkpoint, folder)
+    preset_losses = plugin_cls.PRESET_LOSSES.get(request.preset, {}) if request.preset else {}
+    settings, loss_config, sample_config = resolve_training(request.settings, request.loss_options,
+                                                            request.sample_options, preset_losses, options,
+                                                            checkpoint, folder.name)
     optimizer = make_optimizer(optimizer_name, model.parameters(), settings.lr)
     state = restore_run(checkpoint, optimizer, seed)
     src, dst = _face_paths(workspace, request.src), _face_paths(workspace, request.dst)
@@ -160,7 +163,7 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
                       adversary=adversary, adversary_optimizer=adversary_optimizer)
     batch_note = ""
     if settings.batch == AUTO_BATCH:
-        choice = _auto_batch(run, dataset, loss_config, options.resolution, world)
+        choice = choose_batch(run, dataset, loss_config, options.resolution, world)
         run.settings, batch_note = dataclasses.replace(settings, batch=choice.batch), choice.why
     if world > 1:       # the patch discriminator sits idle until gan_start
         run.step_module = torch.nn.parallel.DistributedDataParallel(step_module,
@@ -182,42 +185,6 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
              PreviewHook(folder, request.preview_every, lambda: preview_faces(src, dst, sample_config)),
              CheckpointHook(save, request.save_minutes)]
     return PreparedTraining(run, hooks, folder, state.iteration, note=note, batch_note=batch_note, dataset=dataset)
-
-
-def _resolve_training(request: TrainRequest, plugin_cls: type, options: Any, checkpoint: Any,
-                      folder: Path) -> tuple[TrainSettings, LossConfig, SampleConfig]:
-    """Settings, loss and sample options: asked > stored with the model > the preset's > defaults.
-
-    A resume that asks for other values than the stored ones uses them, with one warning line.
-    """
-    stored = checkpoint.model_info.get("training") if checkpoint else None
-    changes: list[str] = []
-    settings = resolve_settings(request.settings, (stored or {}).get("settings", {}),
-                                checkpoint.state.batch if checkpoint else 0,
-                                default_learning_rate(options.resolution), changes)
-    preset_losses = getattr(plugin_cls, "PRESET_LOSSES", {}).get(request.preset, {}) if request.preset else {}
-    loss = resolve_options(LossConfig, stored.get("loss") if stored else None, request.loss_options, "loss",
-                           changes, new_defaults=None if checkpoint else preset_losses)
-    sample = resolve_options(SampleConfig, stored.get("sample") if stored else None, request.sample_options,
-                             "sample", changes, fixed={"resolution": options.resolution, "coverage": options.coverage})
-    if changes:
-        log.warning("model '%s' was trained with other options; from now on: %s", folder.name, ", ".join(changes))
-    return settings, loss, sample
-
-
-def _auto_batch(run: TrainingRun, dataset: FacePairDataset, loss: LossConfig, resolution: int,
-                world: int) -> BatchChoice:
-    """--batch auto: measured on CUDA (every rank takes the smallest of all ranks' batches), by size on a CPU."""
-    if run.device.type != "cuda":
-        return cpu_batch(resolution)
-    choice = probe_batch(run, tiled_samples(dataset, run.device), probe_step(loss))
-    if world > 1:
-        import torch.distributed as dist
-
-        smallest = torch.tensor([choice.batch], device=run.device)
-        dist.all_reduce(smallest, op=dist.ReduceOp.MIN)
-        choice = BatchChoice(int(smallest.item()), f"{choice.why}; {int(smallest.item())} on every rank")
-    return choice
 
 
 def restore_run(checkpoint: Any, optimizer: torch.optim.Optimizer, seed: int) -> TrainerState:

@@ -12,15 +12,42 @@ optimiser is refused (session.py): its moments would not carry over to another o
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from faceswap.options import build_options, options_to_dict
 from faceswap.train.loop import AUTO_BATCH, TrainSettings
+from faceswap.train.losses import LossConfig
+from faceswap.train.optimizers import default_learning_rate
+from faceswap.train.samples import SampleConfig
+
+log = logging.getLogger(__name__)
 
 STORED_SETTINGS = {"lr": "--lr", "lr_schedule": "--lr-schedule", "warmup": "warmup", "clip_grad": "--clip-grad",
                    "lr_dropout": "--lr-dropout", "amp": "--amp"}
 SAMPLE_FROM_MODEL = ("resolution", "coverage")      # set by the model's options, not stored here
+
+
+def resolve_training(asked: TrainSettings, loss_asked: Mapping[str, Any], sample_asked: Mapping[str, Any],
+                     preset_losses: Mapping[str, Any], options: Any, checkpoint: Any,
+                     name: str) -> tuple[TrainSettings, LossConfig, SampleConfig]:
+    """Settings, loss and sample options of model ``name``: asked > stored with it > a new model's preset > defaults.
+
+    ``checkpoint``: the resumed model's (None for a new one). A resume that asks for other values
+    than the stored ones uses them, said in one warning line.
+    """
+    stored = checkpoint.model_info.get("training") if checkpoint else None
+    changes: list[str] = []
+    settings = resolve_settings(asked, (stored or {}).get("settings", {}), checkpoint.state.batch if checkpoint else 0,
+                                default_learning_rate(options.resolution), changes)
+    loss = resolve_options(LossConfig, stored.get("loss") if stored else None, loss_asked, "loss", changes,
+                           new_defaults=None if checkpoint else preset_losses)
+    sample = resolve_options(SampleConfig, stored.get("sample") if stored else None, sample_asked, "sample", changes,
+                             fixed={"resolution": options.resolution, "coverage": options.coverage})
+    if changes:
+        log.warning("model '%s' was trained with other options; from now on: %s", name, ", ".join(changes))
+    return settings, loss, sample
 
 
 def resolve_settings(asked: TrainSettings, stored: Mapping[str, Any], stored_batch: int, default_lr: float,
