@@ -15,8 +15,8 @@ def run_options(preview: str, auto_workers: bool = False) -> Callable[[F], F]:
     (the command picks them for the cores at hand)."""
     workers_help = "Processes preparing training samples (0: in the training process)."
     if auto_workers:
-        workers_help += (" [default: for the cores this process may use: 0 on 1-2 cores, 1 from 3 cores on "
-                         "(one core left for it), up to 4 with a CUDA GPU]")
+        workers_help += (" [default: for the cores this process may use: 0 on 1 core, 1 from 2 cores on "
+                         "(from 3 cores on, one core is left for it), up to 4 with a CUDA GPU]")
     options = [
         click.option("--iters", type=click.IntRange(min=0), default=0, show_default=True,
                      help="Stop when the model has trained this many iterations in total (0: no limit)."),

@@ -1,11 +1,13 @@
 """How many CPU threads and data-loader processes a training run should use on the cores it has.
 
-Measured on 2 shared cores with the quick preset (benchmarks/train_fit.py,
-benchmarks/results/train_fit.json): preparing samples costs about 2% of a step, so
-on 1-2 cores the network takes every core and samples are made in the training process
-between steps; from 3 cores on, one core is left to a loader process so samples are ready
-before they are needed. On CUDA the network needs few CPU threads and the GPU eats samples
-fast, so up to 4 loader processes get the cores.
+Rule: the network's threads take every core on 1-2 cores and all but one from 3 cores on
+(that one is the loader's); one loader process from 2 cores on (on 1 core samples are made
+between steps), up to 4 beside a CUDA GPU, which eats samples fast. Measured on 2 shared,
+busy cores with the quick preset (benchmarks/train_fit.py, benchmarks/results/train_fit.json):
+making samples costs ~2% of a step, and a loader process gave 1.36-1.46x the samples/s of
+loading in the training process (it overlaps, and keeps its own share of busy cores).
+Thread counts are not chosen from the load, since results differ in the last bits between
+counts and a resume must match; a busy machine gets a hint instead (busy_load).
 """
 from __future__ import annotations
 
@@ -55,7 +57,7 @@ def plan_training(cores: int, cuda: bool, threads: int = 0, workers: int | None 
     elif cores > 2:
         auto_workers, auto_threads = 1, cores - 1
     else:
-        auto_workers, auto_threads = 0, cores
+        auto_workers, auto_threads = cores - 1, cores
     chosen = ("cores", *(name for name, asked in (("threads", threads > 0), ("workers", workers is not None))
                          if not asked))
     return CorePlan(cores, threads if threads > 0 else auto_threads,
@@ -65,7 +67,7 @@ def plan_training(cores: int, cuda: bool, threads: int = 0, workers: int | None 
 def busy_load(cores: int) -> float:
     """The 1-minute load average when other work already fills ``cores`` (else 0).
 
-    Measured on 2 shared cores at a load of 8: 2 torch threads trained 10x slower than 1
+    Measured on 2 shared cores at a load of 7-10: 2 torch threads trained at 0.18x the samples/s of 1
     (benchmarks/results/train_fit.json), as each parallel region waits for its descheduled thread.
     """
     try:

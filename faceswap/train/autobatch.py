@@ -131,7 +131,9 @@ def tiled_samples(dataset: Any, device: torch.device, count: int = PROBE_SAMPLES
 
 
 def _step_fits(run: TrainingRun, batch: Any, step: int) -> bool:
-    scaler = torch.amp.GradScaler("cuda", enabled=run.settings.amp and run.device.type == "cuda")
+    # scale 1: gradients rarely overflow, so the optimiser really steps and its state takes its memory
+    # (at the usual 65536 the first steps are skipped as inf and the probe would miss the moments)
+    scaler = torch.amp.GradScaler("cuda", init_scale=1.0, enabled=run.settings.amp and run.device.type == "cuda")
     try:
         forward_backward(run, batch, scaler, step)
         update(run, scaler, step)

@@ -135,7 +135,7 @@ class SaeModel(FaceModel):
         "full": {"resolution": 256, "ae_dims": 256, "e_dims": 64, "d_dims": 64, "d_mask_dims": 22},
     }
     # Loss options a new model of a preset starts with (-O loss.* overrides): the design's pixel + perceptual
-    # on the GPU preset; quick stays pixel + DSSIM (ST-LPIPS costs it ~half its samples/s on a CPU,
+    # on the GPU preset; quick stays pixel + DSSIM (ST-LPIPS cost it 41% of its samples/s on a CPU,
     # benchmarks/results/train_fit.json, for no gain shown at equal wall-clock).
     PRESET_LOSSES: ClassVar[dict[str, dict[str, object]]] = {"full": {"lpips_weight": 0.5, "lpips_net": "vgg"}}
     # New quick models start from this face prior (--init auto): 1600 pretraining iterations on 30 face sets

@@ -117,13 +117,13 @@ def test_batch_auto_on_a_cpu_follows_the_resolution_and_is_stored(train_ws):
 def test_threads_and_workers_follow_the_cores():
     assert plan_training(8, cuda=False) == plan_training(8, False, 0, None)
     assert (plan_training(8, False).threads, plan_training(8, False).workers) == (7, 1)
-    assert (plan_training(2, False).threads, plan_training(2, False).workers) == (2, 0)
+    assert (plan_training(2, False).threads, plan_training(2, False).workers) == (2, 1)
     assert (plan_training(1, False).threads, plan_training(1, False).workers) == (1, 0)
     assert (plan_training(16, True).threads, plan_training(16, True).workers) == (12, 4)
     asked = plan_training(8, False, threads=3, workers=2)
     assert (asked.threads, asked.workers) == (3, 2)
     assert asked.describe("cpu") == "cpu: 8 cores -> 3 torch threads (asked), 2 loader workers (asked)"
-    assert plan_training(2, False).describe("cpu") == "cpu: 2 cores -> 2 torch threads, 0 loader workers"
+    assert plan_training(2, False).describe("cpu") == "cpu: 2 cores -> 2 torch threads, 1 loader worker"
 
 
 def test_train_says_what_it_chose_for_the_cores(train_ws, monkeypatch):
