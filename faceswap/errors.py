@@ -36,3 +36,7 @@ class FaceSetError(FaceswapError):
 
 class WorkspaceError(FaceswapError):
     """The workspace cannot be created or written."""
+
+
+class DeviceError(FaceswapError):
+    """The device cannot run what was asked (e.g. out of memory even at batch 1)."""

@@ -36,6 +36,8 @@ from torch import nn
 
 from faceswap.errors import OptionError
 from faceswap.options import build_options, option
+from faceswap.train.losses import LossConfig
+from faceswap.train.samples import SampleConfig
 from faceswap.weights import WeightFile
 
 SOURCE_DECODER = 0          # the person whose face is put in
@@ -161,6 +163,27 @@ def _preset_problems(cls: type) -> list[str]:
     for preset, values in presets.items():
         try:
             build_options(cls.Options, dict(values), f"preset '{preset}'")
+        except (OptionError, TypeError, ValueError) as exc:
+            problems.append(str(exc))
+    return problems + _preset_loss_problems(cls, presets)
+
+
+def _preset_loss_problems(cls: type, presets: Mapping[str, Any]) -> list[str]:
+    tuned = getattr(cls, "PRESET_TRAINING", {})
+    if not isinstance(tuned, Mapping):
+        return ["PRESET_TRAINING must map preset names to PresetTraining"]
+    problems = []
+    for preset, training in tuned.items():
+        if preset not in presets:
+            problems.append(f"PRESET_TRAINING names preset '{preset}', which PRESETS lacks")
+            continue
+        if not isinstance(training, PresetTraining):
+            problems.append(f"PRESET_TRAINING['{preset}'] must be a PresetTraining")
+            continue
+        try:
+            build_options(LossConfig, dict(training.loss), f"the loss of preset '{preset}'")
+            build_options(SampleConfig, {**training.sample, "resolution": 64, "coverage": 1.6},   # the model's own
+                          f"the samples of preset '{preset}'")
         except (OptionError, TypeError, ValueError) as exc:
             problems.append(str(exc))
     return problems

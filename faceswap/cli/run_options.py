@@ -9,9 +9,14 @@ import click
 F = TypeVar("F", bound=Callable)
 
 
-def run_options(preview: str) -> Callable[[F], F]:
+def run_options(preview: str, auto_workers: bool = False) -> Callable[[F], F]:
     """--iters, --minutes, --preview-every (``preview`` says what a preview shows), --save-minutes,
-    --backups, --workers and --seed, in that order."""
+    --backups, --workers and --seed, in that order. ``auto_workers``: --workers defaults to None
+    (the command picks them for the cores at hand)."""
+    workers_help = "Processes preparing training samples (0: in the training process)."
+    if auto_workers:
+        workers_help += (" [default: for the cores this process may use: 0 on 1 core, 1 from 2 cores on "
+                         "(from 3 cores on, one core is left for it), up to 4 with a CUDA GPU]")
     options = [
         click.option("--iters", type=click.IntRange(min=0), default=0, show_default=True,
                      help="Stop when the model has trained this many iterations in total (0: no limit)."),
@@ -23,8 +28,8 @@ def run_options(preview: str) -> Callable[[F], F]:
                      help="Save a checkpoint every N minutes (and always when training stops)."),
         click.option("--backups", type=click.IntRange(min=1), default=3, show_default=True,
                      help="Keep this many earlier checkpoints in models/<name>/backups/."),
-        click.option("--workers", type=click.IntRange(min=0), default=1, show_default=True,
-                     help="Processes preparing training samples (0: in the training process)."),
+        click.option("--workers", type=click.IntRange(min=0), default=None if auto_workers else 1,
+                     show_default=not auto_workers, help=workers_help),
         click.option("--seed", type=int, help="Random seed of a new model (default: random; stored for resume)."),
     ]
 

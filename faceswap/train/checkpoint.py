@@ -50,6 +50,9 @@ class TrainerState:
     seed: int = 0
     seconds: float = 0.0
     losses: list[dict[str, float]] = field(default_factory=list)   # recent history
+    batch: int = 0              # the batch the run trains with now (an out-of-memory error halves it); 0: unknown
+    samples: int = -1           # samples this process has drawn (the loader resumes there); -1: iteration * batch
+    threads: int = 0            # torch CPU threads of the last run (another count changes results in the last bits)
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,9 @@ def save_checkpoint(folder: Path, model_info: Mapping[str, Any], model: torch.nn
         write_atomic(folder / ADVERSARY_FILE, adversary_bytes)
     write_json_atomic(folder / "trainer.json", {
         "format": FORMAT, "iteration": state.iteration, "seed": state.seed, "seconds": state.seconds,
-        "losses": state.losses[-200:], "optimizer": opt_meta, **extra, "sha256": digests,
+        "losses": state.losses[-200:], "batch": state.batch, "samples": state.samples, "threads": state.threads,
+        "optimizer": opt_meta,
+        **extra, "sha256": digests,
     })
     if adversary is None:
         (folder / ADVERSARY_FILE).unlink(missing_ok=True)     # left by an earlier run: not part of this set
@@ -221,7 +226,8 @@ def _read(folder: Path) -> Checkpoint:
     opt_tensors = load((folder / "optimizer.safetensors").read_bytes())
     rng = opt_tensors.pop("rng.torch", None)
     optimizer = _unflatten_optimizer(opt_tensors, meta["optimizer"])
-    state = TrainerState(meta["iteration"], meta["seed"], meta.get("seconds", 0.0), meta.get("losses", []))
+    state = TrainerState(meta["iteration"], meta["seed"], meta.get("seconds", 0.0), meta.get("losses", []),
+                         meta.get("batch", 0), meta.get("samples", -1), meta.get("threads", 0))
     adversary = adversary_optimizer = None
     if ADVERSARY_FILE in meta["sha256"]:
         tensors = load((folder / ADVERSARY_FILE).read_bytes())

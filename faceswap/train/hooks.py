@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,8 @@ from faceswap.media.image import write_image
 from faceswap.runtime.progress import Progress
 from faceswap.train.loop import Hook, TrainingRun
 from faceswap.train.preview import loss_plot, preview_grid
+
+log = logging.getLogger(__name__)
 
 HISTORY_KEEP = 200
 
@@ -116,6 +119,10 @@ class CheckpointHook(Hook):
             self._save(run)
 
     def on_stop(self, run: TrainingRun) -> None:
+        if run.damaged:
+            log.warning("not saving: a step failed half-way through updating the weights; the checkpoint of "
+                        "iteration %d stays the latest", self.saved_at)
+            return
         if run.state.iteration != self.saved_at:
             self._save(run)
 

@@ -1,38 +1,54 @@
 """The training loop, readable top to bottom; side jobs (progress, previews, saving) are hooks."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
+from faceswap.errors import DeviceError
 from faceswap.train.adversarial import DISCRIMINATOR_PREFIX
 from faceswap.train.checkpoint import TrainerState
+from faceswap.train.memory import free_memory, is_out_of_memory
 from faceswap.train.optimizers import UpdateDropout
 from faceswap.train.step import to_device
 
 log = logging.getLogger(__name__)
 
 
+AUTO_BATCH = 0          # --batch auto: the largest batch the device fits (train/memory.py)
+DEFAULT_SETTINGS: dict[str, Any] = {"batch": 8, "lr_schedule": "constant", "warmup": 100, "clip_grad": 1.0,
+                                    "amp": True, "lr_dropout": 0.0}
+
+
 @dataclass(frozen=True)
 class TrainSettings:
-    """How long and how fast to train (not saved as part of the model)."""
+    """How long and how fast to train.
 
-    batch: int = 8
-    lr: float | None = None           # None: default_learning_rate of the model's resolution
-    lr_schedule: str = "constant"     # or "cosine": warm-up then cosine decay to 10% at `iters`
-    warmup: int = 100
-    clip_grad: float = 1.0            # 0 = no clipping
+    None means "not asked": a resumed model's stored value (train/stored.py), else the default
+    (DEFAULT_SETTINGS; ``lr``: default_learning_rate of the model's resolution).
+    """
+
+    batch: int | None = None          # AUTO_BATCH: the largest that fits the device
+    lr: float | None = None
+    lr_schedule: str | None = None    # "constant", or "cosine": warm-up then cosine decay to 10% at `iters`
+    warmup: int | None = None
+    clip_grad: float | None = None    # 0 = no clipping
     iters: int = 0                    # stop when the model has trained this many iterations (0: no limit)
     minutes: float = 0.0              # stop after this many minutes of this run (0: no limit)
-    amp: bool = True                  # mixed precision on CUDA (ignored on CPU)
+    amp: bool | None = None           # mixed precision on CUDA (ignored on CPU)
     optimizer: str | None = None      # adamw or adabelief; None: a resumed model's own, else the default
-    lr_dropout: float = 0.0           # chance that one parameter element skips a step's update
+    lr_dropout: float | None = None   # chance that one parameter element skips a step's update
+
+    def with_defaults(self) -> TrainSettings:
+        """These settings with every value not asked for set to its default."""
+        return dataclasses.replace(self, **{k: v for k, v in DEFAULT_SETTINGS.items() if getattr(self, k) is None})
 
 
 @dataclass
@@ -50,6 +66,13 @@ class TrainingRun:
     stop_reason: str = ""
     adversary: nn.Module | None = None                          # discriminators (training state, not model)
     adversary_optimizer: torch.optim.Optimizer | None = None
+    # batches of a given size from a given sample index: an out-of-memory error halves the batch
+    # and goes on (None: it stops training, e.g. under torchrun, where all ranks must agree)
+    rebatch: Callable[[int, int], Iterator[Any]] | None = None
+    damaged: bool = False             # a step failed half-way through the update: the state is not saved
+
+    def __post_init__(self) -> None:
+        self.settings = self.settings.with_defaults()
 
 
 class Hook:
@@ -75,15 +98,18 @@ def train(run: TrainingRun, hooks: Iterable[Hook]) -> str:
     hooks = sorted(hooks, key=lambda hook: not hook.essential)     # saving comes first
     scaler = torch.amp.GradScaler("cuda", enabled=run.settings.amp and run.device.type == "cuda")
     started = time.monotonic()
+    if run.state.samples < 0:           # a checkpoint from before samples were counted
+        run.state.samples = run.state.iteration * run.settings.batch
+    run.state.batch = run.settings.batch
     for hook in list(hooks):
         if not _call(hook, "on_start", run):
             hooks.remove(hook)
     try:
         while not (reason := _should_stop(run, started)):
             step_started = time.monotonic()
-            batch = to_device(next(run.batches), run.device)
-            losses = _step(run, batch, scaler)
+            losses = _step_fitting(run, scaler)
             run.state.iteration += 1
+            run.state.samples += run.settings.batch
             run.state.seconds += time.monotonic() - step_started
             for hook in list(hooks):
                 if not _call(hook, "after_step", run, losses):
@@ -111,29 +137,95 @@ def _call(hook: Hook, method: str, run: TrainingRun, *args: Any) -> bool:
     return True
 
 
-def _step(run: TrainingRun, batch: Any, scaler: torch.amp.GradScaler) -> dict[str, float]:
+def _step_fitting(run: TrainingRun, scaler: torch.amp.GradScaler) -> dict[str, float]:
+    """One step; out of memory in its forward or backward pass halves the batch and tries again.
+
+    Those passes change nothing that lasts (gradients are cleared before each backward), so the
+    retry starts from the same weights and optimiser state, on the same samples' first half.
+    """
+    while True:
+        batch = to_device(next(run.batches), run.device)
+        terms = _forward_backward_fitting(run, batch, scaler)
+        if terms is not None:
+            break
+        del batch
+        free_memory(run.device, run.optimizer, run.adversary_optimizer)
+        _halve_batch(run)
+    try:
+        update(run, scaler, run.state.iteration)
+    except (RuntimeError, MemoryError) as exc:
+        if not is_out_of_memory(exc):
+            raise
+        run.damaged = True      # some weights may have moved and others not: keep the last checkpoint
+        raise DeviceError(f"out of memory in the optimiser step at iteration {run.state.iteration} on "
+                          f"{run.device.type}: the weights and optimiser state alone do not fit (a smaller batch "
+                          f"would not help); the last saved checkpoint is kept: train a smaller model") from exc
+    return loss_values(terms)
+
+
+def _forward_backward_fitting(run: TrainingRun, batch: Any, scaler: torch.amp.GradScaler) -> dict | None:
+    """The step's loss terms, or None when the batch did not fit and a smaller one can be tried."""
+    try:
+        return forward_backward(run, batch, scaler, run.state.iteration)
+    except (RuntimeError, MemoryError) as exc:      # torch.OutOfMemoryError is a RuntimeError
+        if run.rebatch is None or not is_out_of_memory(exc):
+            raise
+    return None     # out here the exception, its frames and the activations they held are gone
+
+
+def _halve_batch(run: TrainingRun) -> None:
+    """Go on with half the batch, from the samples the failed step would have used; at 1, stop."""
+    batch = run.settings.batch
+    if batch <= 1:
+        raise DeviceError(f"out of memory even at batch 1 on {run.device.type} at iteration {run.state.iteration} "
+                          f"(the training up to it is saved): the model does not fit this device; train a smaller "
+                          f"model (e.g. --preset quick or smaller -O model.* sizes) or use a device with more memory")
+    half = batch // 2
+    log.warning("out of memory at batch %d (iteration %d): going on with batch %d", batch,
+                run.state.iteration, half)
+    close = getattr(run.batches, "close", None)
+    if close is not None:
+        close()             # ends the old loader's worker processes
+    run.settings = dataclasses.replace(run.settings, batch=half)
+    run.state.batch = half
+    run.batches = run.rebatch(half, run.state.samples)
+
+
+def forward_backward(run: TrainingRun, batch: Any, scaler: torch.amp.GradScaler, step: int) -> dict[str, torch.Tensor]:
+    """Loss terms of ``batch`` at iteration ``step``, with their gradients in the parameters."""
     settings = run.settings
     for group in run.optimizer.param_groups:
-        group["lr"] = learning_rate(settings, run.state.iteration)
+        group["lr"] = learning_rate(settings, step)
     run.step_module.train()
     with torch.autocast(run.device.type, enabled=scaler.is_enabled()):
-        terms = run.step_module(batch, run.state.iteration)
+        terms = run.step_module(batch, step)
     loss = sum(terms.values())      # discriminator terms reach only their own weights (adversarial.py)
     run.optimizer.zero_grad(set_to_none=True)
     if run.adversary_optimizer is not None:
         run.adversary_optimizer.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
+    return terms
+
+
+def update(run: TrainingRun, scaler: torch.amp.GradScaler, step: int) -> None:
+    """Clip the gradients and step the optimisers (with learning-rate dropout)."""
+    settings = run.settings
     if settings.clip_grad > 0:
         scaler.unscale_(run.optimizer)
         torch.nn.utils.clip_grad_norm_(run.model.parameters(), settings.clip_grad)
-    with UpdateDropout(run.model.parameters(), settings.lr_dropout, run.state.seed * 1_000_003 + run.state.iteration):
+    with UpdateDropout(run.model.parameters(), settings.lr_dropout, run.state.seed * 1_000_003 + step):
         scaler.step(run.optimizer)
     if run.adversary_optimizer is not None and _has_grads(run.adversary_optimizer):
         scaler.step(run.adversary_optimizer)
     scaler.update()
+
+
+def loss_values(terms: dict[str, torch.Tensor]) -> dict[str, float]:
+    """The terms as floats, plus ``total``: the model's loss (discriminator terms left out)."""
     losses = {name: float(value.detach()) for name, value in terms.items()}
     model_terms = [value for name, value in terms.items() if not name.startswith(DISCRIMINATOR_PREFIX)]
-    losses["total"] = float(sum(model_terms).detach()) if len(model_terms) < len(terms) else float(loss.detach())
+    losses["total"] = float(sum(model_terms).detach()) if len(model_terms) < len(terms) \
+        else float(sum(terms.values()).detach())
     return losses
 
 

@@ -251,9 +251,10 @@ def loader_batches(loader: Iterable) -> Iterator:
 
 
 def make_loader(dataset: FacePairDataset, batch: int, start_step: int, workers: int,
-                rank: int = 0, world: int = 1) -> DataLoader:
-    """Batches of ``batch`` pairs beginning at ``start_step``; each DDP rank gets its own slice."""
-    sampler = StepSampler(start_step * batch, stride=world, offset=rank)
+                rank: int = 0, world: int = 1, first_sample: int | None = None) -> DataLoader:
+    """Batches of ``batch`` pairs beginning at ``start_step`` (or at this rank's ``first_sample``);
+    each DDP rank gets its own slice."""
+    sampler = StepSampler(start_step * batch if first_sample is None else first_sample, stride=world, offset=rank)
     # Workers start from a clean forkserver, not a fork of this process: forking after
     # onnxruntime, OpenMP or OpenCV thread pools have started can deadlock the child.
     return DataLoader(dataset, batch_size=batch, sampler=sampler, num_workers=workers,

@@ -30,16 +30,18 @@ from faceswap.registry import Registry
 from faceswap.runtime.device import Device
 from faceswap.runtime.progress import NoProgress, Progress
 from faceswap.train.adversarial import prepare_adversary
+from faceswap.train.autobatch import choose_batch
 from faceswap.train.checkpoint import (TrainerState, has_checkpoint, load_checkpoint, load_weights, read_model_info,
                                        remove_leftovers, save_checkpoint)
 from faceswap.train.hooks import CheckpointHook, LossLogHook, PreviewHook, ProgressHook
-from faceswap.train.loop import TrainingRun, TrainSettings, train
+from faceswap.train.loop import AUTO_BATCH, TrainingRun, TrainSettings, train
 from faceswap.train.losses import LossConfig
-from faceswap.train.optimizers import DEFAULT_OPTIMIZER, default_learning_rate, make_optimizer
+from faceswap.train.optimizers import DEFAULT_OPTIMIZER, make_optimizer
 from faceswap.train.pose_balance import pose_weights_for
 from faceswap.train.prior import AUTO, NONE, apply_prior, resolve_prior
 from faceswap.train.samples import FacePairDataset, FaceReader, SampleConfig, loader_batches, make_loader, make_sample
 from faceswap.train.step import AutoencoderStep
+from faceswap.train.stored import resolve_training, training_record
 from faceswap.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,8 @@ class PreparedTraining:
     start_iteration: int
     samples_per_item: int = 2           # a swap model's batch item holds a src and a dst face
     note: str = ""                      # how a new model started (which prior), for the CLI to say
+    batch_note: str = ""                # what --batch auto chose and why, for the CLI to say
+    dataset: Any = None                 # what the loader draws samples from
 
     def train(self, progress: Progress | None = None) -> TrainSummary:
         self.hooks.insert(0, ProgressHook(progress if progress is not None else NoProgress(), self.samples_per_item))
@@ -142,33 +146,39 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
     tuned = plugin_cls.PRESET_TRAINING.get(preset, PresetTraining())     # the preset's own training defaults
     optimizer_name = _optimizer_name(request.settings.optimizer or (None if checkpoint else tuned.optimizer),
                                      checkpoint, folder)
-    lr = request.settings.lr or tuned.lr or default_learning_rate(options.resolution)
-    optimizer = make_optimizer(optimizer_name, model.parameters(), lr)
+    settings, loss_config, sample_config = resolve_training(request.settings, request.loss_options,
+                                                            request.sample_options, tuned, options,
+                                                            checkpoint, folder.name)
+    optimizer = make_optimizer(optimizer_name, model.parameters(), settings.lr)
     state = restore_run(checkpoint, optimizer, seed)
-    sample_config = build_options(SampleConfig, {**tuned.sample, **request.sample_options,
-                                                 "resolution": options.resolution, "coverage": options.coverage},
-                                  "sample")
     src, dst = _face_paths(workspace, request.src), _face_paths(workspace, request.dst)
     _check_sample_mask(workspace, sample_config.mask, (*request.src, *request.dst))
     warn_degenerate_input(workspace, request, two_people=plugin_cls.decoder_count > 1)
     rank, world = _distributed(device)
-    loss_config = build_options(LossConfig, {**tuned.loss, **request.loss_options}, "loss")
-    adversary, adversary_optimizer = prepare_adversary(loss_config, model, options.resolution, seed,
-                                                       torch.device(device.torch_device), lr,
-                                                       checkpoint)
+    torch_device = torch.device(device.torch_device)
+    adversary, adversary_optimizer = prepare_adversary(loss_config, model, options.resolution, seed, torch_device,
+                                                       settings.lr, checkpoint)
     step_module = AutoencoderStep(model, loss_config, *_deep_losses(loss_config, options, device), adversary)
-    if world > 1:       # the patch discriminator sits idle until gan_start
-        step_module = torch.nn.parallel.DistributedDataParallel(step_module,
-                                                                find_unused_parameters=adversary is not None)
     weights = {"src": pose_weights_for(src), "dst": pose_weights_for(dst)} if sample_config.uniform_pose else None
     dataset = FacePairDataset(src, dst, sample_config, seed, weights)
-    loader = make_loader(dataset, request.settings.batch, state.iteration, request.workers, rank, world)
-    settings = dataclasses.replace(request.settings, optimizer=optimizer_name, lr=lr)
-    run = TrainingRun(model, step_module, optimizer, loader_batches(loader), state, settings,
-                      torch.device(device.torch_device), is_main=rank == 0, adversary=adversary,
-                      adversary_optimizer=adversary_optimizer)
+    settings = dataclasses.replace(settings, optimizer=optimizer_name)
+    run = TrainingRun(model, step_module, optimizer, iter(()), state, settings, torch_device, is_main=rank == 0,
+                      adversary=adversary, adversary_optimizer=adversary_optimizer)
+    batch_note = ""
+    if settings.batch == AUTO_BATCH:
+        choice = choose_batch(run, dataset, loss_config, options.resolution, world)
+        run.settings, batch_note = dataclasses.replace(settings, batch=choice.batch), choice.why
+    if world > 1:       # the patch discriminator sits idle until gan_start
+        run.step_module = torch.nn.parallel.DistributedDataParallel(step_module,
+                                                                    find_unused_parameters=adversary is not None)
+    batch = run.settings.batch
+    first = state.samples if state.samples >= 0 else state.iteration * batch
+    run.batches = loader_batches(make_loader(dataset, batch, 0, request.workers, rank, world, first_sample=first))
+    if world == 1:      # under torchrun every rank would have to agree on a smaller batch: not caught there
+        run.rebatch = lambda size, start: loader_batches(make_loader(dataset, size, 0, request.workers,
+                                                                     first_sample=start))
     info = {**_model_info(plugin_cls, options, request, folder), "init": init_record, "optimizer": optimizer_name,
-            "preset": preset}
+            "preset": preset, "training": training_record(run.settings, loss_config, sample_config)}
 
     def save(r: TrainingRun) -> None:
         side = (r.adversary, r.adversary_optimizer) if r.adversary is not None else None
@@ -177,17 +187,24 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
     hooks = [LossLogHook(folder),
              PreviewHook(folder, request.preview_every, lambda: preview_faces(src, dst, sample_config)),
              CheckpointHook(save, request.save_minutes)]
-    return PreparedTraining(run, hooks, folder, state.iteration, note=note)
+    return PreparedTraining(run, hooks, folder, state.iteration, note=note, batch_note=batch_note, dataset=dataset)
 
 
 def restore_run(checkpoint: Any, optimizer: torch.optim.Optimizer, seed: int) -> TrainerState:
     """A new run's state, or a resumed one's: its optimiser moments, counters and random state."""
+    threads = torch.get_num_threads()
     if not checkpoint:
-        return TrainerState(seed=seed)
+        return TrainerState(seed=seed, threads=threads)
     optimizer.load_state_dict(checkpoint.optimizer)
     if checkpoint.rng is not None:
         torch.set_rng_state(checkpoint.rng)
-    return checkpoint.state
+    state = checkpoint.state
+    if state.threads and state.threads != threads:
+        log.warning("model '%s' last trained with %d torch threads, this run uses %d: it goes on, but not bit for "
+                    "bit as an uninterrupted run would (--threads %d to match)", checkpoint.folder.name,
+                    state.threads, threads, state.threads)
+    state.threads = threads
+    return state
 
 
 def _resolve_model(request: TrainRequest, folder: Path, registry: Registry):

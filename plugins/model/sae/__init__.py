@@ -45,7 +45,9 @@ SAEHD_LIAE_UD = {"resolution": 128, "archi": "liae", "pixel_norm": True, "double
 SAEHD_TRAINING = PresetTraining(
     lr=5e-5, optimizer="adabelief",
     loss={"pixel": "mse", "pixel_weight": 10.0, "dssim_weight": 10.0, "mask_weight": 10.0, "priority_weight": 0.0,
-          "mask_margin": 1 / 32, "mask_blur": 1 / 32},
+          "mask_margin": 1 / 32, "mask_blur": 1 / 32,
+          # the design's pixel + perceptual loss, on the GPU preset (SAEHD itself has none)
+          "lpips_weight": 0.5, "lpips_net": "vgg"},
 )
 
 

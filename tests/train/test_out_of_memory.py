@@ -1,0 +1,110 @@
+"""Out of memory mid-run, for real: training in a subprocess under an address-space limit
+(RLIMIT_AS) that the starting batch cannot fit in but half of it can.
+
+The limit is calibrated in the same test from the peak virtual memory (VmPeak) of unlimited
+runs at both batch sizes, so it holds whatever torch, glibc or the machine add to the baseline.
+"""
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from faceswap.train.checkpoint import load_checkpoint
+from tiny import tiny_cli_options
+
+# The CLI, reporting its peak virtual memory (kB) to PEAK_FILE on the way out.
+WRAPPER = """
+import atexit, os, sys
+def peak():
+    for line in open('/proc/self/status'):
+        if line.startswith('VmPeak:'):
+            open(os.environ['PEAK_FILE'], 'w').write(line.split()[1])
+atexit.register(peak)
+from faceswap.cli.main import cli
+sys.argv[0] = 'faceswap'
+cli()
+"""
+BATCH = 48          # the tiny model needs ~10 MB per item at this size: the two batches differ by ~200 MB
+MB = 2 ** 20
+
+
+def train(ws: Path, name: str, iters: int, *extra: str, limit: int | None = None) -> tuple[subprocess.CompletedProcess, int]:
+    """Train model ``name`` to ``iters`` in a subprocess (under an RLIMIT_AS of ``limit`` bytes); (result, VmPeak bytes)."""
+    peak_file = ws / f"peak_{name}_{iters}"
+    # glibc: big blocks always mmapped (no dynamic threshold), so freed tensors leave the address space
+    env = dict(os.environ, OMP_NUM_THREADS="1", MALLOC_ARENA_MAX="2", MALLOC_MMAP_THRESHOLD_="65536",
+               PEAK_FILE=str(peak_file))
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    cmd = [sys.executable, "-c", WRAPPER, "-w", str(ws), "--device", "cpu", "train", "--name", name, "--iters",
+           str(iters), "--seed", "5", "--init", "none", "--workers", "0", "--preview-every", "0", *tiny_cli_options(),
+           *extra]
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300,
+                            preexec_fn=limited if limit else None)
+    peak = int(peak_file.read_text()) * 1024 if peak_file.exists() else 0
+    return result, peak
+
+
+def same_weights(a: Path, b: Path) -> bool:
+    wa, wb = load_checkpoint(a).weights, load_checkpoint(b).weights
+    return wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+@pytest.mark.slow
+def test_out_of_memory_halves_the_batch_and_resumes_with_it(train_ws):
+    half, peak_half = train(train_ws, "half", 2, "--batch", str(BATCH // 2))
+    full, peak_full = train(train_ws, "full", 1, "--batch", str(BATCH))
+    assert half.returncode == 0 and full.returncode == 0, half.stderr + full.stderr
+    gap = peak_full - peak_half
+    assert gap > 64 * MB, f"batch {BATCH} peaks only {gap / MB:.0f} MB above batch {BATCH // 2}: no room for a limit"
+
+    limit = peak_half + gap // 2
+    print(f"VmPeak batch {BATCH // 2}: {peak_half / MB:.0f} MB, batch {BATCH}: {peak_full / MB:.0f} MB; "
+          f"limit {limit / MB:.0f} MB")
+    limited, _ = train(train_ws, "limited", 2, "--batch", str(BATCH), limit=limit)
+    assert limited.returncode == 0, limited.stderr[-2000:]
+    warnings = [line[line.index("WARNING:"):] for line in limited.stderr.splitlines() if "out of memory" in line]
+    assert warnings == [f"WARNING: out of memory at batch {BATCH} (iteration 0): going on with batch {BATCH // 2}"]
+    folder, reference = train_ws / "models" / "limited", train_ws / "models" / "half"
+    checkpoint = load_checkpoint(folder)
+    assert (checkpoint.state.iteration, checkpoint.state.batch, checkpoint.state.samples) == (2, BATCH // 2, BATCH)
+    # nothing of the failed step stayed: the run is the one that started at half the batch
+    assert same_weights(folder, reference)
+
+    for name in ("limited", "half"):            # a resume without --batch keeps the halved batch
+        result, _ = train(train_ws, name, 3)
+        assert result.returncode == 0, result.stderr[-2000:]
+    assert load_checkpoint(folder).state.batch == BATCH // 2
+    assert same_weights(folder, reference)
+
+
+@pytest.mark.slow
+def test_out_of_memory_at_batch_one_stops_with_one_line_and_keeps_the_checkpoint(train_ws):
+    big = ("-O", "model.resolution=256")        # ~80 MB per item: room between a step and no step
+    done, _ = train(train_ws, "tight", 1, "--batch", "1", *big)     # (later -O values win over tiny's)
+    assert done.returncode == 0, done.stderr[-2000:]
+    shutil.copytree(train_ws / "models" / "tight", train_ws / "models" / "copy")
+    idle, peak_idle = train(train_ws, "tight", 1, *big)        # resume at its own iteration: no step
+    one, peak_one = train(train_ws, "copy", 2, *big)                                # resume, one step at batch 1
+    assert idle.returncode == 0 and one.returncode == 0, idle.stderr[-2000:] + one.stderr[-2000:]
+    assert load_checkpoint(train_ws / "models" / "tight").state.iteration == 1
+    step = peak_one - peak_idle
+    assert step > 16 * MB, f"a batch-1 step peaks only {step / MB:.1f} MB above a run without one"
+    result, _ = train(train_ws, "tight", 3, "--batch", "2", *big, limit=peak_idle + step // 2)
+    assert result.returncode == 1, result.stderr[-2000:]
+    lines = [line[line.index("WARNING:"):] if "WARNING:" in line else line for line in result.stderr.splitlines()]
+    assert "WARNING: out of memory at batch 2 (iteration 1): going on with batch 1" in lines
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith("error: out of memory even at batch 1 on cpu at iteration 1 "
+                                                     "(the training up to it is saved)"), result.stderr[-2000:]
+    checkpoint = load_checkpoint(train_ws / "models" / "tight")
+    assert checkpoint.state.iteration == 1
