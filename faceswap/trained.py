@@ -20,6 +20,6 @@ def load_trained_model(folder: Path, registry: Registry, device: Device) -> tupl
         raise ModelError(f"{folder} is a mask model ('faceswap mask train' made it), not a face model: name a model "
                          f"'faceswap train' made (use a mask model with 'faceswap mask apply --model')")
     model = registry.create("model", info["plugin"], info["options"], device)
-    load_weights(model, checkpoint.weights, folder)
+    load_weights(model, checkpoint.weights, folder, info.get("plugin_version"))
     model.to(torch.device(device.torch_device)).eval()
     return model, info

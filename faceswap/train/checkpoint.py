@@ -308,10 +308,20 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def load_weights(model: torch.nn.Module, weights: Mapping[str, torch.Tensor], folder: Path) -> None:
-    """Put checkpoint ``weights`` into ``model``; a mismatch is a one-line ModelError."""
+def load_weights(model: torch.nn.Module, weights: Mapping[str, torch.Tensor], folder: Path,
+                 trained_version: str | None = None) -> None:
+    """Put checkpoint ``weights`` into ``model``; a mismatch is a one-line ModelError.
+
+    ``trained_version``: the plugin version that made the weights (model.json), named in the
+    error when it differs from the running plugin's, the likely cause.
+    """
     try:
         model.load_state_dict(weights, strict=True)
     except RuntimeError as exc:
         first = str(exc).splitlines()[0]
+        running = getattr(model, "version", None)
+        if trained_version and running and trained_version != running:
+            raise ModelError(f"weights in {folder} were made by {getattr(model, 'name', 'the model')} "
+                             f"{trained_version} and do not fit version {running} of it (its layers changed): "
+                             f"train a new model, or use the faceswap release that made it") from exc
         raise ModelError(f"weights in {folder} do not fit the model ({first})") from exc

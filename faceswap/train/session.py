@@ -135,7 +135,7 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
     model = plugin_cls(options, device)
     note, init_record = "", checkpoint.model_info.get("init") if checkpoint else None
     if checkpoint:
-        load_weights(model, checkpoint.weights, folder)
+        load_weights(model, checkpoint.weights, folder, checkpoint.model_info.get("plugin_version"))
     else:
         prior, note = resolve_prior(request.init, plugin_cls, options, request.preset, workspace)
         init_record = prior.record() if prior else {"source": NONE}

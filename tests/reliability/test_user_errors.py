@@ -101,3 +101,20 @@ def test_non_png_face_files_during_training_with_a_worker(train_ws):
         face.write_bytes(jpeg)
     line = _one_line_error(train(4))
     assert "'dst'" in line and "no readable face" in line, line
+
+
+def test_weights_of_an_older_model_version_name_the_versions(model_ws, registry, cpu):
+    """A model made by an earlier sae whose layers differ (as liae's did before 1.1): the error says so."""
+    from faceswap.errors import ModelError
+    from faceswap.trained import load_trained_model
+
+    folder = model_ws / "models" / "sae"
+    info_path = folder / "model.json"
+    info = json.loads(info_path.read_text())
+    info["plugin_version"] = "0.9"
+    info["options"]["ae_dims"] = info["options"]["ae_dims"] * 2     # what the old layers would now be built as
+    info_path.write_text(json.dumps(info))
+    with pytest.raises(ModelError) as caught:
+        load_trained_model(folder, registry, cpu)
+    message = str(caught.value)
+    assert "\n" not in message and "sae 0.9" in message and "version 1.1" in message and str(folder) in message
