@@ -66,4 +66,8 @@ def predict_masks(net: torch.nn.Module, faces: np.ndarray, landmarks: np.ndarray
             # warp the logits, not the probabilities: the edge lands between pixels where it should
             out[start + k] = cv2.warpAffine(logit, matrix, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                             borderMode=cv2.BORDER_CONSTANT, borderValue=-OUTSIDE)
+            if getattr(net.config, "limit", False):
+                # the net's limit again at the face's own resolution: the region's edge stays sharp
+                region = face_region(landmarks[start + k], size).clip(1e-3, 1 - 1e-3)
+                np.minimum(out[start + k], np.log(region / (1 - region)), out=out[start + k])
     return (1.0 / (1.0 + np.exp(-out))).astype(np.float32)
