@@ -42,6 +42,8 @@ class SegmentMasker(Masker):
         model: str = option("", "folder of a mask model trained with 'faceswap mask train' "
                                 "(default: the generic model shipped with faceswap)")
         batch: int = option(32, "faces per network batch", min=1, max=1024)
+        flip: bool = option(True, "also run each face mirrored and average the two (steadier masks, "
+                                  "half the speed)")
 
     def __init__(self, options: Options, device) -> None:
         super().__init__(options, device)
@@ -59,4 +61,4 @@ class SegmentMasker(Masker):
             self.net = self.net.to(memory_format=torch.channels_last)
 
     def mask(self, faces: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-        return predict_masks(self.net, faces, landmarks, self.options.batch)
+        return predict_masks(self.net, faces, landmarks, self.options.batch, self.options.flip)
