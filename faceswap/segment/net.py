@@ -19,6 +19,7 @@ their footage.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -141,3 +142,16 @@ def grow_stem(weight: torch.Tensor, config: NetConfig) -> torch.Tensor:
         return weight
     blocks = config.pool ** 2
     return weight.repeat_interleave(blocks, dim=1) / blocks
+
+
+def fused_for_inference(net: SegmentNet) -> SegmentNet:
+    """A copy of ``net`` (in eval mode) whose batch norms are folded into their convolutions:
+    the same output, fewer passes over the feature maps (the full-resolution stage's dominate)."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    fused = copy.deepcopy(net).eval()
+    for module in fused.modules():
+        if isinstance(module, nn.Sequential) and len(module) == 3 and isinstance(module[1], nn.BatchNorm2d):
+            module[0] = fuse_conv_bn_eval(module[0], module[1])
+            module[1] = nn.Identity()
+    return fused
