@@ -21,7 +21,7 @@ fringe are the contact sheet's real occlusions), and the montage clip (its detec
 "faces" in a container ship). The truth of each face is its landmark face region (segment/truth.py)
 less the synthetic occluders pasted over it (segment/occluders.py).
 
-Run (the shipped model: BASE 2000 iterations in 76 min, GROWN GROWN_ITERS more in GROWN_MINUTES min, on 2 CPU
+Run (the shipped model: BASE 2000 iterations in 76 min, GROWN 2200 more in 54 min, on 2 CPU
 cores shared with other jobs; the shipped GROWN stage started from the 1.0 weight file, BASE's fp16 copy):
   nice python scripts/train_segment.py prepare /tmp/segment_ws
   nice python scripts/train_segment.py train /tmp/segment_ws      # resumes when run again

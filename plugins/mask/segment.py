@@ -2,7 +2,7 @@
 
 Skin, eyes and mouth are 1; background, hair, and whatever is in front of the face (a hand, a
 microphone, glasses frames) are 0. The generic model ships in ``weights/`` (fp16 safetensors +
-JSON, ~1.2 MB, trained by scripts/train_segment.py on faces with synthetic occluders); a model
+JSON, ~1.25 MB, trained by scripts/train_segment.py on faces with synthetic occluders); a model
 fine-tuned on your own labels with ``faceswap mask train`` is chosen with ``-O masker.model=DIR``
 (``faceswap mask apply --model NAME`` does that for you).
 """
