@@ -22,12 +22,12 @@ from faceswap.weights import WeightFile, locate
 
 GENERIC = WeightFile(
     filename="segment_generic.safetensors",
-    sha256="a30a255d99bdc662647b37c8c32d37a1c36ba381d5c39fc40401173fe3c8421c",
+    sha256="e89ff5169c5eeee02293193a61620a565a903500e3e07f94cca598aec1e00afa",
     package="faceswap_plugins", subdir="mask/weights", pip_name="faceswap",
 )
 GENERIC_JSON = WeightFile(
     filename="segment_generic.json",
-    sha256="3144f30210f1558ec6c9d5ed4eba22a1f667e8bccc47ff9da3635cf543f2e90b",
+    sha256="35e5d178d9f6442a854011c46a5a7101f701df2a39d8e71b4726495cfab68b56",
     package="faceswap_plugins", subdir="mask/weights", pip_name="faceswap",
 )
 
