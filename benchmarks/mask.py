@@ -136,10 +136,13 @@ def summary(per_person: dict) -> dict:
     """Each masker's figures averaged over the held-out people (each person weighs the same)."""
     people = list(per_person.values())
     out: dict = {}
+
+    def mean(values: list) -> float | None:
+        known = [v for v in values if v is not None]
+        return float(np.mean(known)) if known else None
+
     for name in (k for k, v in people[0].items() if isinstance(v, dict)):
         runs = [p[name] for p in people]
-        mean = lambda values: float(np.mean([v for v in values if v is not None])) if any(  # noqa: E731
-            v is not None for v in values) else None
         out[name] = {key: mean([r[key] for r in runs]) for key in ("iou_unoccluded", "iou_occluded", "occluder_recall")}
         out[name]["errors"] = {case: {k: mean([r["errors"][case][k] for r in runs]) for k in runs[0]["errors"][case]}
                                for case in runs[0]["errors"]}

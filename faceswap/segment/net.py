@@ -16,6 +16,14 @@ upsampled to R and added to the full-resolution prior (above), whose edge stays 
 convolution is followed by batch normalisation: without it this net learnt occluders much more
 slowly in a short CPU comparison; fine-tuning on a user's faces also adapts its statistics to
 their footage.
+
+Three later options, each off in a file that does not name it, so older weight files load
+unchanged; a net can be grown with them from one without (session.py): ``unshuffle`` gives the
+first convolution every pixel of each 2x2 block instead of their mean (it starts as the mean);
+``fine`` adds a small stage at full resolution (for strands and frame edges the half-resolution
+grid blurs; its head starts at zero); ``limit`` caps the logits at the prior's, so nothing
+outside the landmark region is called face (predict.py applies it again at the face's own
+resolution).
 """
 from __future__ import annotations
 
