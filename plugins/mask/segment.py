@@ -34,7 +34,7 @@ GENERIC_JSON = WeightFile(
 
 class SegmentMasker(Masker):
     name = "segment"
-    version = "1.0"
+    version = "1.1"
     api_version = API_VERSION
     weights = (GENERIC, GENERIC_JSON)
 
