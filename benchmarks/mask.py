@@ -5,7 +5,9 @@ and a merge before/after on a clip with an object moving over the face.
    Hill: the evaluation pair; young_woman: held out for these numbers; none of them is in the
    generic model's training data), each face with 0 and with 1-3 synthetic occluders of the kinds
    the model was trained on (fixed seeds, other than training's); the occluder-pixel recall (share
-   of occluded face pixels the mask leaves out); the same figures for the `extended` hull.
+   of occluded face pixels the mask leaves out); where the errors are (occluder pixels kept as face,
+   other pixels kept beyond the truth, face pixels cut, as shares of the union); the same figures
+   for the `extended` hull; and a summary over the three people.
 2. Speed on this machine: faces/s of the masker on 256 px faces in batches of 64 (crop, net,
    paste back) and of the hull; extraction frames/s with and without the segment masker.
 3. benchmarks/results/mask_contact_sheet.png: face | extended hull | segment on real frames where
@@ -17,6 +19,7 @@ and a merge before/after on a clip with an object moving over the face.
    pixels change (they should not: the object is in front of the face) and a before | after strip.
 
 Writes benchmarks/results/mask.json. Run: nice python benchmarks/mask.py [--train-iters 60] [--work DIR]
+(--accuracy-only [--model DIR]: just the held-out figures, of the shipped or a trained model, not saved)
 """
 from __future__ import annotations
 
@@ -59,11 +62,18 @@ def faces_of(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(faces), np.stack(points)
 
 
-def scores(mask: np.ndarray, truth: np.ndarray, covered: np.ndarray) -> tuple[float, float | None]:
+def scores(mask: np.ndarray, truth: np.ndarray, covered: np.ndarray) -> tuple[float, float | None, dict]:
+    """IoU, occluder recall, and where the errors are, as shares of the union: occluder pixels kept
+    as face (missed), other pixels wrongly kept (outside: beyond the face region or its edge), and
+    face pixels left out (cut)."""
     got, want = mask > 0.5, truth > 0.5
-    iou = float((got & want).sum() / max(1, (got | want).sum()))
+    union = max(1, (got | want).sum())
+    iou = float((got & want).sum() / union)
     hidden = covered.sum()
-    return iou, (float((covered & ~got).sum() / hidden) if hidden else None)
+    wrong = got & ~want
+    errors = {"missed": float((wrong & covered).sum() / union), "outside": float((wrong & ~covered).sum() / union),
+              "cut": float((want & ~got).sum() / union)}
+    return iou, (float((covered & ~got).sum() / hidden) if hidden else None), errors
 
 
 def accuracy(maskers: dict, work: Path, plugins, textures: TextureBank) -> dict:
@@ -98,22 +108,47 @@ def accuracy(maskers: dict, work: Path, plugins, textures: TextureBank) -> dict:
 
 def _score_cases(masker, cases, points) -> dict:
     clean, occluded, recalls, per_kind = [], [], [], {}
+    errors: dict[str, dict[str, list[float]]] = {"unoccluded": {}, "occluded": {}}
     for faces, truths, covers, kinds in cases:
         masks = masker.mask(faces, points)
         for k, (mask, truth, cover) in enumerate(zip(masks, truths, covers)):
-            iou, recall = scores(mask, truth, cover)
+            iou, recall, error = scores(mask, truth, cover)
+            for name, value in error.items():
+                errors["unoccluded" if kinds == "none" else "occluded"].setdefault(name, []).append(value)
             if kinds == "none":
                 clean.append(iou)
                 continue
             occluded.append(iou)
-            entry = per_kind.setdefault(kinds[k], {"iou": [], "recall": []})
+            entry = per_kind.setdefault(kinds[k], {"iou": [], "recall": [], "missed": [], "cut": []})
             entry["iou"].append(iou)
+            entry["missed"].append(error["missed"])
+            entry["cut"].append(error["cut"])
             if recall is not None:
                 recalls.append(recall)
                 entry["recall"].append(recall)
     return {"iou_unoccluded": float(np.mean(clean)), "iou_occluded": float(np.mean(occluded)),
             "occluder_recall": float(np.mean(recalls)),
+            "errors": {case: {k: float(np.mean(v)) for k, v in e.items()} for case, e in errors.items()},
             "by_kind": {k: {m: float(np.mean(v)) if v else None for m, v in e.items()} for k, e in per_kind.items()}}
+
+
+def summary(per_person: dict) -> dict:
+    """Each masker's figures averaged over the held-out people (each person weighs the same)."""
+    people = list(per_person.values())
+    out: dict = {}
+
+    def mean(values: list) -> float | None:
+        known = [v for v in values if v is not None]
+        return float(np.mean(known)) if known else None
+
+    for name in (k for k, v in people[0].items() if isinstance(v, dict)):
+        runs = [p[name] for p in people]
+        out[name] = {key: mean([r[key] for r in runs]) for key in ("iou_unoccluded", "iou_occluded", "occluder_recall")}
+        out[name]["errors"] = {case: {k: mean([r["errors"][case][k] for r in runs]) for k in runs[0]["errors"][case]}
+                               for case in runs[0]["errors"]}
+        out[name]["by_kind"] = {kind: {k: mean([r["by_kind"][kind][k] for r in runs]) for k in runs[0]["by_kind"][kind]}
+                                for kind in runs[0]["by_kind"]}
+    return out
 
 
 def speed(maskers: dict, faces: np.ndarray, points: np.ndarray) -> dict:
@@ -149,11 +184,14 @@ def main() -> None:
     parser.add_argument("--train-iters", type=int, default=60,
                         help="iterations of the quick sae for the merge (the mask, not the swap, is what is compared)")
     parser.add_argument("--work", type=Path, help="keep intermediate files here (default: a temp folder)")
+    parser.add_argument("--accuracy-only", action="store_true",
+                        help="only the held-out accuracy (seconds; for comparing models), printed, not saved")
+    parser.add_argument("--model", help="score this mask model folder ('faceswap mask train') instead of the shipped one")
     args = parser.parse_args()
     from mask_media import contact_sheet, make_composite, merge_before_after   # a sibling script module
 
     registry, device = Registry.discover(), resolve_device("cpu")
-    maskers = {"segment": registry.create("masker", "segment", {}, device),
+    maskers = {"segment": registry.create("masker", "segment", {"model": args.model} if args.model else {}, device),
                "extended": registry.create("masker", "extended", {"feather": 0.0}, device)}
     plugins = build_extract_plugins(registry, ExtractChoice(identity=None), {}, device)
     with tempfile.TemporaryDirectory() as tmp:
@@ -162,6 +200,10 @@ def main() -> None:
         result = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.platform(), "cores": os.cpu_count(),
                   "load_average_at_start": os.getloadavg()[0]}
         result["accuracy"] = accuracy(maskers, work, plugins, TextureBank.default())
+        result["mean"] = summary(result["accuracy"])
+        print(json.dumps(result["mean"], indent=2))
+        if args.accuracy_only:
+            return
         faces, points = faces_of(work / "facesets" / "katie_hill")
         result["load_average_before_speed"] = os.getloadavg()[0]
         result["faces_per_s"] = speed(maskers, faces, points)

@@ -45,7 +45,11 @@ def mask_command() -> None:
 @click.option("--textures", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder of images without faces to cut occluder textures from (besides scikit-image's photos).")
 @click.option("-O", "--option", "overrides", multiple=True, metavar="sample.KEY=VALUE",
-              help="Sample option, e.g. -O sample.occlude=0.9 -O sample.hand=0.5; see faceswap/segment/samples.py.")
+              help="Sample option, e.g. -O sample.occlude=0.9 -O sample.hand=0.5 (see faceswap/segment/samples.py), "
+                   "or a net change for a new model, e.g. -O net.fine=16 -O net.limit=true (see NetOptions in "
+                   "faceswap/segment/session.py).")
+@click.option("--occluder-weight", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Extra loss weight on face pixels an occluder covers (0: the face region's weight alone).")
 @click.option("--batch", type=click.IntRange(min=1), default=16, show_default=True, help="Faces per step.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=5e-4, show_default=True,
               help="AdamW learning rate.")
@@ -54,7 +58,7 @@ def mask_command() -> None:
 @run_options(preview="face | truth | predicted")
 @click.pass_obj
 def train_command(app: AppContext, faces: tuple[str, ...], name: str, init: str, synthetic: bool, resolution: int,
-                  textures: tuple[Path, ...], overrides: tuple[str, ...], batch: int, lr: float, lr_schedule: str,
+                  textures: tuple[Path, ...], overrides: tuple[str, ...], occluder_weight: float, batch: int, lr: float, lr_schedule: str,
                   iters: int, minutes: float, preview_every: int, save_minutes: float, backups: int, workers: int,
                   seed: int | None) -> None:
     """Train (or fine-tune) the segmentation masker on face sets.
@@ -63,10 +67,11 @@ def train_command(app: AppContext, faces: tuple[str, ...], name: str, init: str,
     label'), with synthetic occluders pasted over some of them. Runs until --iters, --minutes
     or Ctrl-C; run it again to resume. Then 'faceswap mask apply SET --model NAME'.
     """
-    options = parse_overrides(overrides, ("sample",))
+    options = parse_overrides(overrides, ("sample", "net"))
     request = MaskTrainRequest(
         faces=faces, name=name, synthetic=synthetic, init=init, resolution=resolution,
         sample_options=options.get("sample", {}), textures=textures, seed=seed,
+        net_options=options.get("net", {}), occluder_weight=occluder_weight,
         settings=TrainSettings(batch=batch, lr=lr, lr_schedule=lr_schedule, iters=iters, minutes=minutes),
         preview_every=preview_every, save_minutes=save_minutes, backups=backups, workers=workers)
     app.workspace.ensure(app.workspace.models)

@@ -137,7 +137,8 @@ def _merge(app: AppContext, device, video: Path, model_name: str, faceset: str |
     blender_plugin = app.registry.create("blender", blender, options["blender"][blender], device)
     faces_set = FaceSet(app.workspace.faceset_dir(faceset or video.stem))
     faces = faces_by_frame(_ensure_faceset(app, device, video, source, faces_set, swappers.values()))
-    require_stored_mask((r for records in faces.values() for r in records), settings.mask, faces_set.folder.name)
+    for mode in dict.fromkeys([settings.mask, *(style.mask for style in (session.styles() if session else ()))]):
+        require_stored_mask((r for records in faces.values() for r in records), mode, faces_set.folder.name)
     if ref is not None:         # whole tracks whose person is the one in the photo
         plugins = plugins_like(app, _related_sets(app, faces_set, swappers.values()), device)
         chosen = faces_like(faces_set, reference_from_photo(ref, plugins, ref_threshold).embedding, ref_threshold)

@@ -8,7 +8,8 @@ A session file is JSON::
 
 ``start`` and ``end`` are frame indices, both included; a later range wins where ranges overlap.
 Only the settings applied when a swapped face is pasted back can change per range (colour
-transfer, blender, mask mode, erode, blur): the model and the landmark smoothing run over
+transfer, blender, mask mode, erode, blur; the mask takes what ``merge --mask`` takes, stored
+mask names such as ``segment`` or ``segment+predicted`` included): the model and the landmark smoothing run over
 the whole video in order, so they are the same for every frame.
 """
 from __future__ import annotations
@@ -23,9 +24,9 @@ from typing import Any
 import numpy as np
 
 from faceswap.atomic import write_json_atomic
-from faceswap.errors import InputError
+from faceswap.errors import InputError, OptionError
 from faceswap.faceset.schema import FaceRecord
-from faceswap.merge.masks import MASK_MODES
+from faceswap.merge.masks import parse_mask_mode
 from faceswap.types import Frame
 
 FORMAT = "faceswap-merge-session"
@@ -46,8 +47,12 @@ class PasteStyle:
 
     def checked(self, where: str) -> PasteStyle:
         """This style, or InputError naming ``where`` and the value out of range."""
-        if self.mask not in MASK_MODES:
-            raise InputError(f"{where}: mask '{self.mask}' is not one of {', '.join(MASK_MODES)}")
+        if not isinstance(self.mask, str):
+            raise InputError(f"{where}: mask must be a text such as intersect or segment+predicted")
+        try:
+            parse_mask_mode(self.mask)      # the modes merge --mask takes, stored mask names included
+        except OptionError as exc:
+            raise InputError(f"{where}: {str(exc).replace('--mask ', 'mask ')}") from None
         for name, value, low, high in (("erode", self.erode, -ERODE_LIMIT, ERODE_LIMIT),
                                        ("blur", self.blur, 0.0, BLUR_LIMIT)):
             if not isinstance(value, (int, float)) or not math.isfinite(value) or not low <= value <= high:

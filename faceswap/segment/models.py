@@ -20,7 +20,7 @@ from safetensors.torch import load, save
 from faceswap.atomic import write_atomic, write_json_atomic
 from faceswap.errors import ModelError
 from faceswap.hashing import file_sha256
-from faceswap.segment.net import NetConfig, SegmentNet
+from faceswap.segment.net import NetConfig, SegmentNet, grow_stem
 from faceswap.train.checkpoint import Checkpoint, has_checkpoint, load_checkpoint, load_weights, read_model_info
 
 KIND = "masker"
@@ -28,11 +28,15 @@ FORMAT = 1
 COUNTER = "num_batches_tracked"
 
 
-def build_net(config: NetConfig, tensors: Mapping[str, torch.Tensor], where: Path) -> SegmentNet:
+def build_net(config: NetConfig, tensors: Mapping[str, torch.Tensor], where: Path, grow: bool = False) -> SegmentNet:
     """A net of ``config`` holding ``tensors`` (any float dtype), in eval mode. Batch-norm step
-    counters that a weight file leaves out keep the fresh net's (they do not change its output)."""
+    counters that a weight file leaves out keep the fresh net's (they do not change its output).
+    ``grow``: ``tensors`` come from a net without some of ``config``'s stages (net.py's ``fine``),
+    which keep their fresh initial weights, or from an averaging stem (``unshuffle``), which is spread."""
     net = SegmentNet(config)
-    counters = {k: v for k, v in net.state_dict().items() if k.endswith(COUNTER)}
+    if grow and "stem.0.weight" in tensors:
+        tensors = {**tensors, "stem.0.weight": grow_stem(tensors["stem.0.weight"], config)}
+    counters = {k: v for k, v in net.state_dict().items() if k.endswith(COUNTER) or (grow and k not in tensors)}
     load_weights(net, {**counters, **{k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}}, where)
     return net.eval()
 

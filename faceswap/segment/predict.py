@@ -46,8 +46,10 @@ def net_input(crop: np.ndarray, prior: np.ndarray | None) -> np.ndarray:
 
 
 @torch.inference_mode()
-def predict_masks(net: torch.nn.Module, faces: np.ndarray, landmarks: np.ndarray, batch: int = 32) -> np.ndarray:
-    """faces (N, S, S, 3) uint8, landmarks (N, 68, 2) face pixels -> (N, S, S) float32 in [0, 1]."""
+def predict_masks(net: torch.nn.Module, faces: np.ndarray, landmarks: np.ndarray, batch: int = 32,
+                  flip: bool = False) -> np.ndarray:
+    """faces (N, S, S, 3) uint8, landmarks (N, 68, 2) face pixels -> (N, S, S) float32 in [0, 1].
+    ``flip``: average the logits of each crop and of its mirror image (twice the work)."""
     resolution = net.config.resolution
     size = faces.shape[1]
     device = next(net.parameters()).device
@@ -61,9 +63,16 @@ def predict_masks(net: torch.nn.Module, faces: np.ndarray, landmarks: np.ndarray
         x = torch.from_numpy(np.stack(inputs)).to(device)
         if device.type == "cpu":
             x = x.contiguous(memory_format=torch.channels_last)
-        logits = net(x)[:, 0].float().clamp(-OUTSIDE, OUTSIDE).cpu().numpy()
+        logits = net(x)
+        if flip:
+            logits = 0.5 * (logits + net(x.flip(-1)).flip(-1))
+        logits = logits[:, 0].float().clamp(-OUTSIDE, OUTSIDE).cpu().numpy()
         for k, (logit, matrix) in enumerate(zip(logits, matrices)):
             # warp the logits, not the probabilities: the edge lands between pixels where it should
             out[start + k] = cv2.warpAffine(logit, matrix, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                             borderMode=cv2.BORDER_CONSTANT, borderValue=-OUTSIDE)
+            if getattr(net.config, "limit", False):
+                # the net's limit again at the face's own resolution: the region's edge stays sharp
+                region = face_region(landmarks[start + k], size).clip(1e-3, 1 - 1e-3)
+                np.minimum(out[start + k], np.log(region / (1 - region)), out=out[start + k])
     return (1.0 / (1.0 + np.exp(-out))).astype(np.float32)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import torch
 from faceswap import __version__
 from faceswap.errors import FaceSetError, InputError, ModelError
 from faceswap.faceset.store import FaceSet, read_record
-from faceswap.options import build_options, options_to_dict
+from faceswap.options import build_options, option, options_to_dict
 from faceswap.registry import Registry
 from faceswap.runtime.device import Device
 from faceswap.segment.models import KIND, build_net, read_mask_model
@@ -36,6 +36,17 @@ from faceswap.train.session import PreparedTraining, restore_run
 from faceswap.workspace import Workspace
 
 INITS = ("generic", "none")
+
+
+@dataclass(frozen=True)
+class NetOptions:
+    """Architecture changes for a new model (-O net.KEY=VALUE of 'faceswap mask train'); the
+    initial model's weights carry over and the added stage starts from zero (net.py)."""
+
+    fine: int = option(0, "channels of a full-resolution stage before the head (0: none)", min=0, max=64)
+    limit: bool = option(False, "never mark face outside the landmarks' face region (for --synthetic; "
+                                "label training turns it off, as labels may reach beyond that region)")
+    unshuffle: bool = option(False, "the first convolution sees every pixel of the crop, not 2x2 averages")
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,8 @@ class MaskTrainRequest:
     backups: int = 3
     workers: int = 1
     textures: tuple[Path, ...] = ()         # folders of non-face images for occluder textures
+    net_options: Mapping[str, Any] = field(default_factory=dict)   # NetOptions keys to change
+    occluder_weight: float = 0.0            # extra loss weight on face pixels an occluder covers (step.py)
 
 
 def prepare_mask_training(request: MaskTrainRequest, workspace: Workspace, registry: Registry,
@@ -75,10 +88,11 @@ def prepare_mask_training(request: MaskTrainRequest, workspace: Workspace, regis
     dataset = SegmentDataset(paths, config, net.config.resolution, seed, truth, request.textures, weights,
                              net.config.prior)
     loader = make_loader(dataset, request.settings.batch, state.iteration, request.workers)
-    run = TrainingRun(net, SegmentStep(net), optimizer, loader_batches(loader), state, request.settings,
+    run = TrainingRun(net, SegmentStep(net, occluder_weight=request.occluder_weight), optimizer, loader_batches(loader), state, request.settings,
                       torch.device(device.torch_device))
     info = {"plugin": request.masker, "kind": KIND, "net": net.config.as_dict(), "init": origin, "truth": truth,
             "facesets": list(request.faces), "sample_options": options_to_dict(config),
+            "occluder_weight": request.occluder_weight,
             "faceswap_version": __version__, "name": folder.name}
 
     def save(r: TrainingRun) -> None:
@@ -92,24 +106,43 @@ def prepare_mask_training(request: MaskTrainRequest, workspace: Workspace, regis
 
 def _resolve_net(request: MaskTrainRequest, folder: Path, workspace: Workspace, registry: Registry, device: Device):
     """(net, checkpoint to resume or None, where its first weights came from)."""
+    changes = net_changes(request.net_options)
     if has_checkpoint(folder):
         config, checkpoint = read_mask_model(folder)
+        if any(getattr(config, k) != v for k, v in changes.items()):
+            raise InputError(f"{folder} was started with other net options ({config.as_dict()}): drop -O net.* to "
+                             f"resume it, or train a new --name")
         return build_net(config, checkpoint.weights, folder), checkpoint, str(checkpoint.model_info.get("init", "?"))
+    if request.init == "none":
+        torch.manual_seed(request.seed or 0)
+        return SegmentNet(replace(NetConfig(resolution=request.resolution), **changes)), None, "none"
     if request.init == "generic":
         masker = registry.create("masker", request.masker, {}, device)
         net = getattr(masker, "net", None)
         if not isinstance(net, SegmentNet):
             raise ModelError(f"masker '{request.masker}' has no trainable segmentation net: use --init none")
-        return build_net(net.config, net.state_dict(), folder), None, f"generic ({request.masker} {masker.version})"
-    if request.init == "none":
-        torch.manual_seed(request.seed or 0)
-        return SegmentNet(NetConfig(resolution=request.resolution)), None, "none"
-    source = workspace.model_dir(request.init)
-    if not has_checkpoint(source):
-        raise ModelError(f"--init {request.init}: no mask model at {source} (use generic, none, or the name of "
-                         f"a model 'faceswap mask train' wrote)")
-    config, checkpoint = read_mask_model(source)
-    return build_net(config, checkpoint.weights, source), None, request.init
+        config, tensors, where, origin = net.config, net.state_dict(), folder, f"generic ({request.masker} {masker.version})"
+    else:
+        where = workspace.model_dir(request.init)
+        if not has_checkpoint(where):
+            raise ModelError(f"--init {request.init}: no mask model at {where} (use generic, none, or the name of "
+                             f"a model 'faceswap mask train' wrote)")
+        config, checkpoint = read_mask_model(where)
+        tensors, origin = checkpoint.weights, request.init
+    grown = replace(config, **changes)
+    if not request.synthetic and grown.limit and "limit" not in changes:
+        grown = replace(grown, limit=False)     # labels may include more than the landmarks' region
+    if grown.fine < config.fine or grown.unshuffle < config.unshuffle:
+        raise InputError(f"-O net.*: the initial model has {config.as_dict()}; a stage can be added, not removed")
+    torch.manual_seed(request.seed or 0)
+    grow = (grown.fine, grown.unshuffle) != (config.fine, config.unshuffle)
+    return build_net(grown, tensors, where, grow=grow), None, origin
+
+
+def net_changes(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The NetOptions the user named, validated and typed (the rest keep the initial model's)."""
+    options = build_options(NetOptions, values, "net")
+    return {k: getattr(options, k) for k in values}
 
 
 def face_paths(workspace: Workspace, names: Sequence[str], truth: str) -> tuple[list[Path], list[float]]:

@@ -1,6 +1,7 @@
 """Merge and train with the stored `segment` mask: a swap stays off what covers the face."""
 from __future__ import annotations
 
+import json
 import subprocess
 
 import cv2
@@ -60,23 +61,40 @@ def test_merge_under_the_segment_mask_leaves_the_occluder_alone(model_ws, occlud
     video, bar = occluded_clip
     result = run(model_ws, "extract", str(video), "--masker", "extended", "--masker", "segment")
     assert result.exit_code == 0, result.output
-    changed = {}
-    for mode in ("intersect", "segment+predicted", "segment"):
+    # a merge session (the UI tuner's file) whose range over frame 2 names the stored mask, as --mask does
+    session = tmp_path / "session.json"
+    session.write_text(json.dumps({"format": "faceswap-merge-session", "schema": 1, "settings": {"mask": "intersect"},
+                                   "ranges": [{"start": 2, "end": 2, "settings": {"mask": "segment+predicted"}}]}))
+    changed, shots = {}, {}
+    for mode, extra in (("intersect", ("--mask", "intersect")), ("segment+predicted", ("--mask", "segment+predicted")),
+                        ("segment", ("--mask", "segment")), ("session", ("--session", str(session)))):
         out = tmp_path / f"{mode}.png"
-        result = run(model_ws, "merge", str(video), "--preview-frame", "2", "-o", str(out), "--mask", mode)
+        result = run(model_ws, "merge", str(video), "--preview-frame", "2", "-o", str(out), *extra)
         assert result.exit_code == 0, result.output
-        pair = read_image(out)
+        pair = shots[mode] = read_image(out)
         before, after = pair[:, :pair.shape[1] // 2], pair[:, pair.shape[1] // 2:]
         changed[mode] = float(np.abs(after.astype(int) - before)[bar].mean())
     assert changed["intersect"] > 4, changed          # the hull-based default paints over the bar
     assert changed["segment+predicted"] < changed["intersect"] / 3, changed
     assert changed["segment"] < changed["intersect"] / 3, changed
+    assert np.array_equal(shots["session"], shots["segment+predicted"]), "the session's range uses the stored mask"
 
 
 def test_merge_asks_for_a_stored_mask_a_face_set_lacks(model_ws, talking_frames):
     result = run(model_ws, "merge", str(talking_frames), "--faceset", "src", "--mask", "segment", "--preview-frame", "0")
     assert result.exit_code == 1
     assert "8 faces of face set 'src' have no 'segment' mask: run 'faceswap mask apply src" in result.output
+    assert result.output.count("\n") == 1
+
+
+def test_merge_session_asks_for_a_stored_mask_a_face_set_lacks(model_ws, talking_frames, tmp_path):
+    session = tmp_path / "session.json"         # only a range names the mask: merge still checks before any work
+    session.write_text(json.dumps({"format": "faceswap-merge-session", "schema": 1, "settings": {"mask": "intersect"},
+                                   "ranges": [{"start": 5, "end": 9, "settings": {"mask": "segment+predicted"}}]}))
+    result = run(model_ws, "merge", str(talking_frames), "--faceset", "src", "--session", str(session),
+                 "--preview-frame", "0")
+    assert result.exit_code == 1
+    assert "8 faces of face set 'src' have no 'segment' mask" in result.output
     assert result.output.count("\n") == 1
     result = run(model_ws, "merge", str(talking_frames), "--mask", "segment+hull")
     assert result.exit_code == 1 and "--mask 'segment+hull'" in result.output

@@ -6,6 +6,7 @@ import shutil
 import sys
 from dataclasses import replace
 
+import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -17,13 +18,17 @@ from faceswap.faceset.store import FaceSet, read_face, read_record
 from faceswap.segment.models import read_weight_file
 from faceswap.segment.occluders import occlude
 from faceswap.segment.textures import TextureBank
-from faceswap.segment.truth import face_region
+from faceswap.segment.truth import face_region, fill_polygons
+from faceswap.align.umeyama import apply
 from faceswap.weights import locate
 from faceswap_plugins.mask.segment import GENERIC, GENERIC_JSON
 
 # What the shipped model must reach on the held-out AOC faces (benchmarks/mask.py measures more).
 MIN_FACE_IOU = 0.90          # un-occluded face vs the landmark region (the `extended` hull), mean
 MIN_FACE_IOU_ONE = 0.80      # the same for any one face
+# Katie Hill's hair falls over her forehead: the net leaves it out, the hull counts it as face
+MIN_FACE_IOU_ONE_FRINGE = 0.75
+MIN_CORE_KEPT = 0.97, 0.90   # share of the 68 points' own hull (no forehead) the mask keeps: mean, any one face
 # share of the occluded face pixels the mask leaves out (the hull leaves out none of them)
 MIN_OCCLUDER_RECALL = {"hand": 0.6, "bar": 0.6, "patch": 0.3}
 
@@ -88,14 +93,18 @@ def test_mask_apply_adds_the_mask_to_every_face_and_keeps_the_pixels(mask_ws):
     result = run(mask_ws, "mask", "apply", "dst")
     assert result.exit_code == 0, result.output
     assert "'segment' mask written to 8 faces" in result.output
-    scores = []
+    scores, kept = [], []
     for path, (image, record) in before.items():
         after_image, after = read_face(path)
         assert np.array_equal(after_image, image), "pixels are not re-encoded"
         assert list(after.masks) == [*record.masks, "segment"]
         assert np.array_equal(after.masks["extended"], record.masks["extended"])
         scores.append(iou(after.mask("segment"), record.mask("extended")))
-    assert min(scores) >= MIN_FACE_IOU_ONE and np.mean(scores) >= MIN_FACE_IOU - 0.05, scores
+        core = fill_polygons(record.size, [("include", cv2.convexHull(
+            apply(record.matrix, record.landmarks).astype(np.float32))[:, 0])]) > 0.5
+        kept.append(float((after.mask("segment")[core] > 0.5).mean()))
+    assert np.mean(kept) >= MIN_CORE_KEPT[0] and min(kept) >= MIN_CORE_KEPT[1], f"the face itself is kept: {kept}"
+    assert min(scores) >= MIN_FACE_IOU_ONE_FRINGE and np.mean(scores) >= MIN_FACE_IOU - 0.05, scores
     assert FaceSet(mask_ws / "facesets" / "dst").verify() is None
     result = run(mask_ws, "mask", "apply", "dst", "--masker", "hull", "--as", "segment")
     assert result.exit_code == 0, result.output

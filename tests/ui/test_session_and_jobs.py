@@ -25,10 +25,19 @@ def test_later_ranges_win_and_only_their_frames_change():
     assert len(session.styles()) == 3
 
 
+def test_sessions_take_stored_mask_names_like_merge_mask():
+    session = session_from_json({**BASE, "settings": {"mask": "segment"}, "ranges": [
+        {"start": 3, "end": 4, "settings": {"mask": "segment+predicted"}}]}, "s.json")
+    assert session.style_at(0).mask == "segment" and session.style_at(3).mask == "segment+predicted"
+    assert {style.mask for style in session.styles()} == {"segment", "segment+predicted"}
+
+
 @pytest.mark.parametrize("bad, words", [
     ({"format": "other"}, "not a merge session"),
     ({**BASE, "settings": {"erode": 2}}, "erode 2.0 is out of range"),
-    ({**BASE, "settings": {"mask": "none"}}, "mask 'none'"),
+    ({**BASE, "settings": {"mask": "no mask"}}, "mask 'no mask'"),
+    ({**BASE, "ranges": [{"start": 0, "end": 1, "settings": {"mask": "segment+hull"}}]}, "range 1: mask 'segment\\+hull'"),
+    ({**BASE, "settings": {"mask": 3}}, "mask must be a text"),
     ({**BASE, "ranges": [{"start": 5, "end": 2}]}, "range 1: frames 5..2"),
     ({**BASE, "ranges": [{"start": 0, "end": 1, "settings": {"gamma": 1}}]}, "unknown setting 'gamma'"),
 ])
