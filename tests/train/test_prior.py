@@ -129,3 +129,10 @@ def test_a_double_res_model_grows_from_the_half_resolution_prior(train_ws, regis
             assert torch.allclose(mask, F.interpolate(mask0, scale_factor=2), atol=1e-5)
     info = prepared.run.model.options
     assert info.resolution == 128 and info.double_res and info.half_input
+
+
+def test_a_new_quick128_model_grows_from_the_shipped_quick_prior(train_ws, registry, cpu):
+    request = TrainRequest(**{**vars(tiny_request(1, name="q128")), "model_options": {}, "preset": "quick128"})
+    prepared = prepare_training(request, Workspace(train_ws), registry, cpu)
+    assert prepared.note.startswith("starting from the shipped quick128 face prior, grown to these options")
+    assert prepared.run.model.options.resolution == 128 and prepared.run.model.options.double_res
