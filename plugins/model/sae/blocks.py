@@ -37,12 +37,13 @@ class Decoder(nn.Module):
     def __init__(self, cin: int, d_dims: int, d_mask_dims: int, double_res: bool = False) -> None:
         super().__init__()
         d, m = d_dims, d_mask_dims
-        out = SubPixelOutput(d * 2, 3) if double_res else nn.Conv2d(d * 2, 3, 1)
+        # layers are made in their order of use: their default initialisation draws from the RNG in
+        # this order, which models without their own initialisation (vae) depend on
         self.face = nn.Sequential(
             Upscale(cin, d * 8), ResidualBlock(d * 8),
             Upscale(d * 8, d * 4), ResidualBlock(d * 4),
             Upscale(d * 4, d * 2), ResidualBlock(d * 2),
-            out,
+            SubPixelOutput(d * 2, 3) if double_res else nn.Conv2d(d * 2, 3, 1),
         )
         mask = [Upscale(cin, m * 8), Upscale(m * 8, m * 4), Upscale(m * 4, m * 2)]
         # DFL's -d mask head: one more upscale to full resolution, at half the width
