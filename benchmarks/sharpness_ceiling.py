@@ -23,7 +23,8 @@ import cv2
 import imageio.v3 as iio
 import numpy as np
 
-from faceswap.faceset.store import FaceSet, frame_of, read_record
+from faceswap.faceset.store import FaceSet
+from faceswap.merge.pipeline import faces_by_frame
 from faceswap.score import measures
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,10 +40,7 @@ def landmarks_by_frame(workspace: Path, video: Path) -> dict[int, np.ndarray]:
     if not faceset.exists():
         subprocess.run([sys.executable, "-m", "faceswap", "--workspace", str(workspace), "extract", str(video),
                         "--name", "dst"], check=True)
-    found: dict[int, np.ndarray] = {}
-    for path in faceset.face_paths():
-        found.setdefault(frame_of(path), np.asarray(read_record(path).landmarks, np.float64))
-    return found
+    return {frame: np.asarray(records[0].landmarks, np.float64) for frame, records in faces_by_frame(faceset).items()}
 
 
 def round_trip_ratios(crop: np.ndarray, mask: np.ndarray) -> dict[str, float]:
