@@ -46,13 +46,22 @@ def real_faces(work: Path) -> list[Path]:
     """Extract the clips once (kept in ``work`` for the next run)."""
     registry, cpu = Registry.discover(), resolve_device("cpu")
     plugins = build_extract_plugins(registry, ExtractChoice(), {}, cpu)
-    paths = []
-    for clip in CLIPS:
-        faces = FaceSet(work / "real" / Path(clip).stem)
-        if not (faces.exists() and faces.read_manifest().complete):
-            extract(MEDIA / "video" / clip, faces, plugins, ExtractSettings())
-        paths += faces.face_paths()
-    return paths
+    return [path for clip in CLIPS
+            for path in extracted_once(MEDIA / "video" / clip, work / "real" / Path(clip).stem, plugins)]
+
+
+def extracted_once(clip: Path, folder: Path, plugins, settings: ExtractSettings = ExtractSettings()) -> list[Path]:
+    """The faces of ``clip`` in ``folder``, extracted unless a complete set is already there."""
+    faces = FaceSet(folder)
+    if not (faces.exists() and faces.read_manifest().complete):
+        extract(clip, faces, plugins, settings)
+    return faces.face_paths()
+
+
+def write_face_copy(faces: FaceSet, pixels: np.ndarray, data: dict) -> None:
+    """Add one face (pixels + its record's JSON, frame and index as ``data`` says) to ``faces``."""
+    name = face_file_name(data["source"]["frame"], data["face_index"])
+    write_atomic(faces.faces_dir / name, embed_json(encode_image(pixels, ".png"), data))
 
 
 def build_set(work: Path, sources: list[Path], count: int) -> FaceSet:
@@ -71,8 +80,7 @@ def build_set(work: Path, sources: list[Path], count: int) -> FaceSet:
         data["source"]["frame"] += copy * FRAME_STRIDE + (FRAME_STRIDE // 2 if later_clip else 0)
         data["track"] = record.track + copy * TRACK_STRIDE + (TRACK_STRIDE // 2 if later_clip else 0)
         pixels = image if copy == 0 else np.clip(image.astype(np.int16) + copy, 0, 255).astype(np.uint8)
-        name = face_file_name(data["source"]["frame"], record.face_index)
-        write_atomic(faces.faces_dir / name, embed_json(encode_image(pixels, ".png"), data))
+        write_face_copy(faces, pixels, data)
     first = FaceSet(sources[0].parent.parent).read_manifest()
     faces.write_manifest(first)
     return faces

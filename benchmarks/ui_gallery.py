@@ -29,18 +29,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests" / "ui")]
 
-from faces import MEDIA                                       # noqa: E402  (benchmarks/faces.py)
+from faces import MEDIA, extracted_once, write_face_copy      # noqa: E402  (benchmarks/faces.py)
 from ui_helpers import CHROMIUM, start_server, stop_server     # noqa: E402  (tests/ui/ui_helpers.py)
 
 import numpy as np  # noqa: E402
 
-from faceswap.atomic import write_atomic  # noqa: E402
-from faceswap.extract.pipeline import ExtractSettings, extract  # noqa: E402
+from faceswap.extract.pipeline import ExtractSettings  # noqa: E402
 from faceswap.extract.plugins import ExtractChoice, build_extract_plugins  # noqa: E402
 from faceswap.faceset.schema import record_to_json  # noqa: E402
-from faceswap.faceset.store import FaceSet, face_file_name, read_face  # noqa: E402
-from faceswap.media.image import encode_image  # noqa: E402
-from faceswap.media.pngmeta import embed_json  # noqa: E402
+from faceswap.faceset.store import FaceSet, read_face  # noqa: E402
 from faceswap.media.ffmpeg_tool import ffmpeg_exe  # noqa: E402
 from faceswap.registry import Registry  # noqa: E402
 from faceswap.runtime.device import resolve_device  # noqa: E402
@@ -85,18 +82,22 @@ THUMBS_JS = """async ([set, names]) => {
 def real_faces(work: Path) -> list[Path]:
     """Short cuts of real clips, extracted once (kept in ``work``)."""
     plugins = build_extract_plugins(Registry.discover(), ExtractChoice(), {}, resolve_device("cpu"))
-    paths = []
-    for clip in CLIPS:
-        faces = FaceSet(work / "real" / Path(clip).stem)
-        if not (faces.exists() and faces.read_manifest().complete):
-            cut = work / "clips" / clip
-            cut.parent.mkdir(parents=True, exist_ok=True)
-            subprocess.run([ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", "-i", str(MEDIA / "video" / clip),
-                            "-frames:v", str(CUT_FRAMES), "-an", "-c:v", "libx264", "-preset", "ultrafast",
-                            "-crf", "18", str(cut)], check=True)
-            extract(cut, faces, plugins, ExtractSettings(every=EVERY, max_faces=1))
-        paths += faces.face_paths()
-    return paths
+    return [path for clip in CLIPS
+            for path in extracted_once(short_cut(work, clip), work / "real" / Path(clip).stem, plugins,
+                                       ExtractSettings(every=EVERY, max_faces=1))]
+
+
+def short_cut(work: Path, clip: str) -> Path:
+    """The first CUT_FRAMES frames of a shared clip, cut once into ``work``."""
+    cut = work / "clips" / clip
+    if not cut.exists():
+        cut.parent.mkdir(parents=True, exist_ok=True)
+        partial = cut.with_name(f"partial_{clip}")
+        subprocess.run([ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", "-i", str(MEDIA / "video" / clip),
+                        "-frames:v", str(CUT_FRAMES), "-an", "-c:v", "libx264", "-preset", "ultrafast",
+                        "-crf", "18", str(partial)], check=True)
+        partial.replace(cut)
+    return cut
 
 
 def build_set(work: Path, sources: list[Path], count: int) -> FaceSet:
@@ -111,9 +112,8 @@ def build_set(work: Path, sources: list[Path], count: int) -> FaceSet:
         copy, source = divmod(i, len(sources))
         image, record = real[source]
         data = record_to_json(record)
-        data["source"]["frame"], data["track"] = i, i // 25
-        pixels = np.clip(image.astype(np.int16) + copy % 3, 0, 255).astype(np.uint8)
-        write_atomic(faces.faces_dir / face_file_name(i, 0), embed_json(encode_image(pixels, ".png"), data))
+        data["source"]["frame"], data["track"], data["face_index"] = i, i // 25, 0
+        write_face_copy(faces, np.clip(image.astype(np.int16) + copy % 3, 0, 255).astype(np.uint8), data)
     faces.write_manifest(FaceSet(sources[0].parent.parent).read_manifest())
     return faces
 
