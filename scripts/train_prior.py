@@ -1,13 +1,14 @@
-"""Rebuild the face prior that ships with the `sae` model (plugins/model/priors/sae_quick.safetensors).
+"""Rebuild a face prior that ships with the `sae` model (plugins/model/priors/sae_<preset>.safetensors).
 
 Data: every face the default extraction finds in ../shared/media EXCEPT the evaluation pair
 (AOC: aoc__*.mp4, Katie Hill: katie_hill__*.mp4): the other videos (every 2nd frame) and
 every photo folder (photos/<person>/, group/). Training: `faceswap train --pretrain` with the
-`quick` preset from scratch (lr 5e-4, cosine schedule), then the checkpoint is written as fp16
-safetensors with its description in the metadata. Put the printed sha256 into SaeModel.PRIORS.
-The shipped file: 1600 iterations, 51 min on 2 shared CPU cores.
+preset (lr 5e-4, cosine schedule): `quick` from scratch; `quick128` from the shipped quick prior,
+grown to 128 px (double_res + half_input start as quick's answers, upscaled). Then the checkpoint
+is written as fp16 safetensors with its description in the metadata. Put the printed sha256 into
+SaeModel.PRIORS. The shipped quick file: 1600 iterations, 51 min on 2 shared CPU cores.
 
-Run: python scripts/train_prior.py --workspace DIR [--iters 1600] [--extract-only]
+Run: python scripts/train_prior.py --workspace DIR [--preset quick|quick128] [--iters 1600] [--extract-only]
 """
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MEDIA = ROOT.parent / "shared" / "media"
 HELD_OUT = ("aoc__", "katie_hill__")
-OUT = ROOT / "plugins" / "model" / "priors" / "sae_quick.safetensors"
+PRIORS = ROOT / "plugins" / "model" / "priors"
+# quick128 starts from the shipped quick prior, grown to 128 px (named, not 'auto': auto now means quick128's own)
+INIT = {"quick": "none", "quick128": "plugins/model/priors/sae_quick.safetensors"}
 
 
 def faceswap(workspace: Path, *args: str) -> None:
@@ -41,8 +44,10 @@ def sources() -> dict[str, tuple[Path, list[str]]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", type=Path, required=True)
+    parser.add_argument("--preset", choices=sorted(INIT), default="quick")
     parser.add_argument("--iters", type=int, default=1600)
     parser.add_argument("--extract-only", action="store_true")
+    parser.add_argument("--describe-only", action="store_true", help="write the prior file of a trained model again")
     parser.add_argument("--train-arg", action="append", default=[], help="extra argument for faceswap train")
     args = parser.parse_args()
     names = []
@@ -58,18 +63,23 @@ def main() -> None:
         return
     faces = [arg for name in names for arg in ("--faces", name)]
     training = ["--lr", "5e-4", "--lr-schedule", "cosine", "--iters", str(args.iters), "--seed", "0", *args.train_arg]
-    faceswap(args.workspace, "train", "--pretrain", *faces, "--preset", "quick", "--init", "none", *training)
+    model, init = f"prior-{args.preset}", INIT[args.preset]
+    command = ["--pretrain", "--preset", args.preset, "--init", init, *training]     # as recorded in the file
+    if not args.describe_only:
+        run_init = init if init == "none" else str(ROOT / init)
+        faceswap(args.workspace, "train", *faces, "--name", model, *command[:4], run_init, *command[5:])
     from faceswap.train.prior import write_prior_file
 
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    digest = write_prior_file(args.workspace / "models" / "sae-prior", OUT, {
+    out = PRIORS / f"sae_{args.preset}.safetensors"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    digest = write_prior_file(args.workspace / "models" / model, out, {
         "data": f"faceswap default extraction of ../shared/media except {', '.join(HELD_OUT)}: "
                 f"{len(names)} face sets ({', '.join(names)})",
-        "training": "faceswap train --pretrain --preset quick --init none " + " ".join(training),
-        "rebuild": "python scripts/train_prior.py --workspace DIR --iters " + str(args.iters)
+        "training": "faceswap train " + " ".join(command),
+        "rebuild": f"python scripts/train_prior.py --workspace DIR --preset {args.preset} --iters {args.iters}"
                    + "".join(f" --train-arg={arg}" for arg in args.train_arg),
     })
-    print(f"{OUT} ({OUT.stat().st_size / 1e6:.1f} MB) sha256 {digest}")
+    print(f"{out} ({out.stat().st_size / 1e6:.1f} MB) sha256 {digest}")
 
 
 if __name__ == "__main__":

@@ -48,24 +48,15 @@ def resolve_prior(init: str, plugin_cls: type, options: Any, preset: str | None,
                   workspace: Workspace) -> tuple[Prior | None, str]:
     """(the prior a new model starts from, or None; one line saying which) for ``--init``.
 
-    ``auto``: the plugin's shipped prior for the preset (``quick`` when none is named) if its
-    architecture matches these options, else from scratch. ``none``: from scratch. Otherwise
+    ``auto``: a prior the plugin ships whose architecture matches these options (the preset's
+    own first, ``quick`` when none is named), else one they grow from, else from scratch.
+    ``none``: from scratch. Otherwise
     a model folder name in the workspace, a model folder path or a prior file: it must match.
     """
     if init == NONE:
         return None, "training from scratch (--init none)"
     if init == AUTO:
-        shipped = plugin_cls.PRIORS.get(preset or "quick")
-        if shipped is None:
-            return None, "training from scratch (no shipped prior for this model and preset)"
-        prior = read_prior_file(locate(shipped), f"shipped:{plugin_cls.name}-{preset or 'quick'}")
-        mismatch = architecture_mismatch(plugin_cls, prior, options)
-        if mismatch and _grows(plugin_cls, prior, options):
-            return dataclasses.replace(prior, grow=True), (f"starting from the shipped {preset or 'quick'} face prior, "
-                                                           f"grown to these options ({mismatch})")
-        if mismatch:
-            return None, f"training from scratch: the shipped prior does not fit these options ({mismatch})"
-        return prior, f"starting from the shipped {preset or 'quick'} face prior (--init none to train from scratch)"
+        return _shipped_prior(plugin_cls, options, preset or "quick")
     prior = _explicit_prior(init, workspace)
     mismatch = architecture_mismatch(plugin_cls, prior, options)
     if mismatch and _grows(plugin_cls, prior, options):
@@ -75,6 +66,26 @@ def resolve_prior(init: str, plugin_cls: type, options: Any, preset: str | None,
         raise ModelError(f"--init {init} is a prior of another architecture ({mismatch}): use a prior trained "
                          f"with the same model options, or --init none")
     return prior, f"starting from {prior.source}"
+
+
+def _shipped_prior(plugin_cls: type, options: Any, preset: str) -> tuple[Prior | None, str]:
+    """``--init auto``: the shipped prior that fits these options exactly, else one they grow from."""
+    names = [preset, *(name for name in plugin_cls.PRIORS if name != preset)]
+    shipped = {name: plugin_cls.PRIORS[name] for name in names if name in plugin_cls.PRIORS}
+    if not shipped:
+        return None, "training from scratch (no shipped prior for this model and preset)"
+    growable, first_mismatch = None, ""
+    for name, weight_file in shipped.items():
+        prior = read_prior_file(locate(weight_file), f"shipped:{plugin_cls.name}-{name}")
+        mismatch = architecture_mismatch(plugin_cls, prior, options)
+        if not mismatch:
+            return prior, f"starting from the shipped {name} face prior (--init none to train from scratch)"
+        first_mismatch = first_mismatch or mismatch
+        if growable is None and _grows(plugin_cls, prior, options):
+            growable = (dataclasses.replace(prior, grow=True),
+                        f"starting from the shipped {name} face prior, grown to these options ({mismatch})")
+    return growable or (None, f"training from scratch: no shipped prior fits these options "
+                              f"(the {next(iter(shipped))} prior: {first_mismatch})")
 
 
 def architecture_mismatch(plugin_cls: type, prior: Prior, options: Any) -> str:

@@ -104,19 +104,19 @@ def test_init_of_a_prior_without_an_architecture_knob_is_one_clear_line(prior_ws
 
 
 def test_a_double_res_model_grows_from_the_half_resolution_prior(train_ws, registry, cpu):
-    """quick at 128 px with double_res + half_input starts as the shipped 64 px prior, upscaled."""
+    """quick at 128 px with double_res + half_input, started from the 64 px quick prior, is that prior upscaled."""
     import torch.nn.functional as F
 
     from faceswap.options import build_options
     from faceswap.train.prior import apply_prior
 
+    sae = registry.load("model", "sae")
     grown_options = {"resolution": "128", "double_res": "true", "half_input": "true"}
     request = TrainRequest(**{**vars(tiny_request(1, name="grown")), "model_options": grown_options,
-                              "preset": "quick"})
+                              "preset": "quick", "init": str(locate(sae.PRIORS["quick"]))})
     prepared = prepare_training(request, Workspace(train_ws), registry, cpu)
-    assert prepared.note.startswith("starting from the shipped quick face prior, grown to these options "
-                                    "(resolution 64 vs 128, double_res False vs True, half_input False vs True)")
-    sae = registry.load("model", "sae")
+    assert prepared.note.endswith("grown to these options "
+                                  "(resolution 64 vs 128, double_res False vs True, half_input False vs True)")
     small = sae(build_options(sae.Options, sae.PRESETS["quick"], "sae")).eval()
     apply_prior(small, read_prior_file(locate(sae.PRIORS["quick"])))
     grown = prepared.run.model.eval()
@@ -131,8 +131,20 @@ def test_a_double_res_model_grows_from_the_half_resolution_prior(train_ws, regis
     assert info.resolution == 128 and info.double_res and info.half_input
 
 
-def test_a_new_quick128_model_grows_from_the_shipped_quick_prior(train_ws, registry, cpu):
-    request = TrainRequest(**{**vars(tiny_request(1, name="q128")), "model_options": {}, "preset": "quick128"})
+@pytest.mark.parametrize("preset, options", [("quick128", {}),
+                                             ("quick", {"resolution": "128", "double_res": "true", "half_input": "true"})])
+def test_a_new_quick128_model_starts_from_its_own_shipped_prior(train_ws, registry, cpu, preset, options):
+    """quick128 ships a prior pretrained at 128 px: a new model of its architecture is that prior exactly,
+    whether it is asked for by the preset or by the options."""
+    request = TrainRequest(**{**vars(tiny_request(1, name="q128")), "model_options": options, "preset": preset})
     prepared = prepare_training(request, Workspace(train_ws), registry, cpu)
-    assert prepared.note.startswith("starting from the shipped quick128 face prior, grown to these options")
-    assert prepared.run.model.options.resolution == 128 and prepared.run.model.options.double_res
+    assert prepared.note.startswith("starting from the shipped quick128 face prior (--init none"), prepared.note
+    model = prepared.run.model
+    assert model.options.resolution == 128 and model.options.double_res and model.options.half_input
+    sae = registry.load("model", "sae")
+    prior = read_prior_file(locate(sae.PRIORS["quick128"]))
+    assert sae.PRIORS["quick128"].filename != sae.PRIORS["quick"].filename
+    state = model.state_dict()
+    assert set(prior.weights) == set(state)
+    for key, value in prior.weights.items():
+        assert torch.equal(state[key], value.to(state[key].dtype)), key

@@ -90,8 +90,9 @@ class SaeModel(FaceModel):
     PRESETS: ClassVar[dict[str, dict[str, object]]] = {
         # measured on 2 CPU cores: ~25 samples/s (d_dims 32 would cost 3x for the same resolution)
         "quick": {"resolution": 64, "ae_dims": 128, "e_dims": 32, "d_dims": 16, "d_mask_dims": 8},
-        # quick's networks making 128 px faces (0.78x its samples/s); 30 minutes on 2 cores, AOC -> Katie Hill:
-        # identity 0.83 vs 0.79, sharpness 0.28 vs 0.23, pose error 4.5 vs 5.7 deg (benchmarks/quality.py)
+        # quick's networks making 128 px faces (0.78x its samples/s); 30 minutes side by side with quick on the same
+        # 2 cores, AOC -> Katie Hill, from its own prior: identity 0.79 vs 0.76, sharpness 0.26 vs 0.22, pose error
+        # 3.5 vs 4.5 deg (benchmarks/quality.py; README "The quality benchmark")
         "quick128": {"resolution": 128, "ae_dims": 128, "e_dims": 32, "d_dims": 16, "d_mask_dims": 8,
                      "double_res": True, "half_input": True},
         "full": SAEHD_LIAE_UD,
@@ -104,7 +105,10 @@ class SaeModel(FaceModel):
                             sha256="b5c29a0fba99ca5fa55908c9db6101f63d9ee0e54aeea4e8b80ba617a7574ce9",
                             package="faceswap_plugins", subdir="model/priors", pip_name="faceswap"),
     }
-    PRIORS["quick128"] = PRIORS["quick"]     # grown to 128 px (grows_from)
+    # quick128's own: the quick prior grown to 128 px, then 2500 pretraining iterations on the same face sets
+    PRIORS["quick128"] = WeightFile(filename="sae_quick128.safetensors",
+                                    sha256="b21b8bccaf59608e110bfa0f1b1c2a26e902f0dec84a9f615fc91d8a87ad3778",
+                                    package="faceswap_plugins", subdir="model/priors", pip_name="faceswap")
 
     def __init__(self, options: Options, device=None) -> None:
         super().__init__(options, device)
