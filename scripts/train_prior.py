@@ -6,7 +6,8 @@ every photo folder (photos/<person>/, group/). Training: `faceswap train --pretr
 preset (lr 5e-4, cosine schedule): `quick` from scratch; `quick128` from the shipped quick prior,
 grown to 128 px (double_res + half_input start as quick's answers, upscaled). Then the checkpoint
 is written as fp16 safetensors with its description in the metadata. Put the printed sha256 into
-SaeModel.PRIORS. The shipped quick file: 1600 iterations, 51 min on 2 shared CPU cores.
+SaeModel.PRIORS. The shipped quick file: 1600 iterations, 51 min on 2 shared CPU cores; quick128:
+2500 iterations from it, 28 min on 2 quiet cores (1.5 iterations/s, 16 faces each).
 
 Run: python scripts/train_prior.py --workspace DIR [--preset quick|quick128] [--iters 1600] [--extract-only]
 """
