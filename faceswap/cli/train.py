@@ -53,7 +53,8 @@ class BatchSize(click.ParamType):
 @click.option("--init", "init", default="auto", show_default=True,
               help="How a NEW model starts: 'auto' (the shipped face prior of the preset when the options fit), "
                    "'none' (from scratch), or a prior: a model folder name or path, or a prior .safetensors file.")
-@click.option("--preset", help="Named option set of the model for a new model, e.g. 'quick' (CPU) or 'full' (GPU; "
+@click.option("--preset", help="Named option set of the model for a new model, e.g. 'quick' (CPU, 64 px), 'quick128' "
+                                "(CPU, 128 px: sharper and more alike in 30 minutes) or 'full' (GPU; "
                                 "for sae: DeepFaceLab SAEHD's liae-ud defaults, with its learning rate, optimiser "
                                 "and loss weights).")
 @click.option("-O", "--option", "overrides", multiple=True, metavar="KIND.KEY=VALUE",
