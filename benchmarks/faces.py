@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -58,32 +59,39 @@ def extracted_once(clip: Path, folder: Path, plugins, settings: ExtractSettings 
     return faces.face_paths()
 
 
-def write_face_copy(faces: FaceSet, pixels: np.ndarray, data: dict) -> None:
-    """Add one face (pixels + its record's JSON, frame and index as ``data`` says) to ``faces``."""
-    name = face_file_name(data["source"]["frame"], data["face_index"])
-    write_atomic(faces.faces_dir / name, embed_json(encode_image(pixels, ".png"), data))
-
-
-def build_set(work: Path, sources: list[Path], count: int) -> FaceSet:
-    """A face set of ``count`` faces: the real ones, then shifted copies on frames and tracks of their own."""
+def copied_set(work: Path, sources: list[Path], count: int,
+               place: Callable[[int, dict, np.ndarray], np.ndarray]) -> FaceSet:
+    """A face set of ``count`` copies of the ``sources`` faces (copy i of face i % len(sources)), kept in
+    ``work`` while it holds that many. ``place(i, data, image)`` moves copy i's record JSON ``data`` to its
+    frame and track and returns its pixels."""
     faces = FaceSet(work / "ws" / "facesets" / "big")
     if faces.exists() and len(faces) == count:
         return faces
     shutil.rmtree(faces.folder, ignore_errors=True)
     faces.faces_dir.mkdir(parents=True)
-    second = _first_of_second(sources)
+    real = [read_face(path) for path in sources]
     for i in range(count):
-        copy, source = divmod(i, len(sources))
-        image, record = read_face(sources[source])
+        image, record = real[i % len(sources)]
         data = record_to_json(record)
+        pixels = place(i, data, image)
+        name = face_file_name(data["source"]["frame"], data["face_index"])
+        write_atomic(faces.faces_dir / name, embed_json(encode_image(pixels, ".png"), data))
+    faces.write_manifest(FaceSet(sources[0].parent.parent).read_manifest())
+    return faces
+
+
+def build_set(work: Path, sources: list[Path], count: int) -> FaceSet:
+    """A face set of ``count`` faces: the real ones, then shifted copies on frames and tracks of their own."""
+    second = _first_of_second(sources)
+
+    def place(i: int, data: dict, image: np.ndarray) -> np.ndarray:
+        copy, source = divmod(i, len(sources))
         later_clip = source >= second       # keep the two clips' frames and tracks apart too
         data["source"]["frame"] += copy * FRAME_STRIDE + (FRAME_STRIDE // 2 if later_clip else 0)
-        data["track"] = record.track + copy * TRACK_STRIDE + (TRACK_STRIDE // 2 if later_clip else 0)
-        pixels = image if copy == 0 else np.clip(image.astype(np.int16) + copy, 0, 255).astype(np.uint8)
-        write_face_copy(faces, pixels, data)
-    first = FaceSet(sources[0].parent.parent).read_manifest()
-    faces.write_manifest(first)
-    return faces
+        data["track"] += copy * TRACK_STRIDE + (TRACK_STRIDE // 2 if later_clip else 0)
+        return image if copy == 0 else np.clip(image.astype(np.int16) + copy, 0, 255).astype(np.uint8)
+
+    return copied_set(work, sources, count, place)
 
 
 def _first_of_second(sources: list[Path]) -> int:

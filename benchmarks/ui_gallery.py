@@ -29,15 +29,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests" / "ui")]
 
-from faces import MEDIA, extracted_once, write_face_copy      # noqa: E402  (benchmarks/faces.py)
+from faces import MEDIA, copied_set, extracted_once          # noqa: E402  (benchmarks/faces.py)
 from ui_helpers import CHROMIUM, start_server, stop_server     # noqa: E402  (tests/ui/ui_helpers.py)
 
 import numpy as np  # noqa: E402
 
 from faceswap.extract.pipeline import ExtractSettings  # noqa: E402
 from faceswap.extract.plugins import ExtractChoice, build_extract_plugins  # noqa: E402
-from faceswap.faceset.schema import record_to_json  # noqa: E402
-from faceswap.faceset.store import FaceSet, read_face  # noqa: E402
+from faceswap.faceset.store import FaceSet  # noqa: E402
 from faceswap.media.ffmpeg_tool import ffmpeg_exe  # noqa: E402
 from faceswap.registry import Registry  # noqa: E402
 from faceswap.runtime.device import resolve_device  # noqa: E402
@@ -102,20 +101,11 @@ def short_cut(work: Path, clip: str) -> Path:
 
 def build_set(work: Path, sources: list[Path], count: int) -> FaceSet:
     """``count`` faces: face i is a copy of real face i % len(sources) on frame i, track i // 25."""
-    faces = FaceSet(work / "ws" / "facesets" / "big")
-    if faces.exists() and len(faces) == count:
-        return faces
-    shutil.rmtree(faces.folder, ignore_errors=True)
-    faces.faces_dir.mkdir(parents=True)
-    real = [read_face(path) for path in sources]
-    for i in range(count):
-        copy, source = divmod(i, len(sources))
-        image, record = real[source]
-        data = record_to_json(record)
+    def place(i: int, data: dict, image: np.ndarray) -> np.ndarray:
         data["source"]["frame"], data["track"], data["face_index"] = i, i // 25, 0
-        write_face_copy(faces, np.clip(image.astype(np.int16) + copy % 3, 0, 255).astype(np.uint8), data)
-    faces.write_manifest(FaceSet(sources[0].parent.parent).read_manifest())
-    return faces
+        return np.clip(image.astype(np.int16) + i // len(sources) % 3, 0, 255).astype(np.uint8)
+
+    return copied_set(work, sources, count, place)
 
 
 def percentile(values: list[float], q: float) -> float:

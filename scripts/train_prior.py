@@ -65,10 +65,13 @@ def main() -> None:
     faces = [arg for name in names for arg in ("--faces", name)]
     training = ["--lr", "5e-4", "--lr-schedule", "cosine", "--iters", str(args.iters), "--seed", "0", *args.train_arg]
     model, init = f"prior-{args.preset}", INIT[args.preset]
-    command = ["--pretrain", "--preset", args.preset, "--init", init, *training]     # as recorded in the file
-    if not args.describe_only:
+
+    def command(init_arg: str) -> list[str]:
+        return ["--pretrain", "--preset", args.preset, "--init", init_arg, *training]
+
+    if not args.describe_only:      # the run names the prior by its path here; the file records it from ROOT
         run_init = init if init == "none" else str(ROOT / init)
-        faceswap(args.workspace, "train", *faces, "--name", model, *command[:4], run_init, *command[5:])
+        faceswap(args.workspace, "train", *faces, "--name", model, *command(run_init))
     from faceswap.train.prior import write_prior_file
 
     out = PRIORS / f"sae_{args.preset}.safetensors"
@@ -76,7 +79,7 @@ def main() -> None:
     digest = write_prior_file(args.workspace / "models" / model, out, {
         "data": f"faceswap default extraction of ../shared/media except {', '.join(HELD_OUT)}: "
                 f"{len(names)} face sets ({', '.join(names)})",
-        "training": "faceswap train " + " ".join(command),
+        "training": "faceswap train " + " ".join(command(init)),
         "rebuild": f"python scripts/train_prior.py --workspace DIR --preset {args.preset} --iters {args.iters}"
                    + "".join(f" --train-arg={arg}" for arg in args.train_arg),
     })
