@@ -8,6 +8,7 @@ benchmarks/results/quality_<preset>_<budget>.json (machine, budget, iterations, 
 and the last training preview beside it.
 
 Run: python benchmarks/quality.py --minutes 30 [--preset quick] [--workspace DIR] [-O model.KEY=VALUE ...]
+Merge settings of a trained model: the same command with --merge-only TAG --merge-arg=--sharpen --merge-arg=0.5
 """
 from __future__ import annotations
 
@@ -47,6 +48,26 @@ def cpu_model() -> str:
         return platform.processor()
 
 
+def train(workspace: Path, name: str, args: argparse.Namespace) -> tuple[str, float]:
+    """Train model ``name`` for the budget (or keep it, --merge-only): its last output line and seconds."""
+    if args.merge_only:
+        if not (workspace / "models" / name / "trainer.json").is_file():
+            sys.exit(f"--merge-only: no trained model {workspace / 'models' / name}")
+        previous = RESULTS / f"{name}.json"
+        if previous.is_file():
+            result = json.loads(previous.read_text())
+            return result["train_output"], result["train_seconds"]
+        return "", 0.0
+    if not args.resume:
+        shutil.rmtree(workspace / "models" / name, ignore_errors=True)
+    limit = ["--minutes", str(args.minutes)] if args.minutes else ["--iters", str(args.iters)]
+    overrides = [arg for value in args.overrides for arg in ("-O", value)]
+    started = time.perf_counter()
+    output = faceswap(workspace, "train", "--name", name, "--preset", args.preset, "--seed", "0", *limit,
+                      *overrides, *args.train_arg)
+    return output.strip().splitlines()[-1], time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     budget = parser.add_mutually_exclusive_group(required=True)
@@ -59,6 +80,10 @@ def main() -> None:
                         help="extra training option passed to faceswap train (repeatable)")
     parser.add_argument("--train-arg", action="append", default=[], help="extra raw argument for faceswap train")
     parser.add_argument("--resume", action="store_true", help="continue a killed run of the same budget")
+    parser.add_argument("--merge-arg", action="append", default=[], help="extra raw argument for faceswap merge")
+    parser.add_argument("--merge-only", metavar="TAG",
+                        help="train nothing: merge and score the model this budget and --tag trained before, with "
+                             "--merge-arg, writing the result with _TAG added to its name")
     args = parser.parse_args()
     workspace = args.workspace or Path(tempfile.mkdtemp(prefix="faceswap-quality-"))
     video = MEDIA / "video"
@@ -67,20 +92,14 @@ def main() -> None:
             faceswap(workspace, "extract", str(video / clip), "--name", name)
     budget = f"{args.minutes:g}min" if args.minutes else f"{args.iters}it"
     name = f"quality_{args.preset}_{budget}{'_' + args.tag if args.tag else ''}"
-    if not args.resume:
-        shutil.rmtree(workspace / "models" / name, ignore_errors=True)
-    limit = ["--minutes", str(args.minutes)] if args.minutes else ["--iters", str(args.iters)]
-    overrides = [arg for value in args.overrides for arg in ("-O", value)]
-    started = time.perf_counter()
-    trained = faceswap(workspace, "train", "--name", name, "--preset", args.preset, "--seed", "0", *limit,
-                       *overrides, *args.train_arg)
-    train_seconds = time.perf_counter() - started
-    swapped = workspace / "output" / f"{name}.mp4"
+    trained, train_seconds = train(workspace, name, args)
+    result_name = f"{name}_{args.merge_only}" if args.merge_only else name
+    swapped = workspace / "output" / f"{result_name}.mp4"
     started = time.perf_counter()
     faceswap(workspace, "merge", str(video / DESTINATION), "--faceset", "dst", "--model", name, "-o", str(swapped),
-             "--no-report")
+             "--no-report", *args.merge_arg)
     merge_seconds = time.perf_counter() - started
-    report_dir = workspace / "output" / f"{name}.report"
+    report_dir = workspace / "output" / f"{result_name}.report"
     faceswap(workspace, "score", str(video / DESTINATION), str(swapped), "--src", "src", "--dst", "dst",
              "--every", str(SCORE_EVERY), "-o", str(report_dir))
     report = json.loads((report_dir / "report.json").read_text())
@@ -89,18 +108,19 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.platform(), "processor": cpu_model(),
         "cores": os.cpu_count(), "source": SOURCE, "destination": DESTINATION, "preset": args.preset,
         "budget": {"minutes": args.minutes, "iters": args.iters}, "options": args.overrides + args.train_arg,
+        "merge_options": args.merge_arg,
         "iterations": trainer["iteration"], "train_seconds": round(train_seconds, 1),
         "train_step_seconds": round(trainer.get("seconds", 0.0), 1), "merge_seconds": round(merge_seconds, 1),
-        "train_output": trained.strip().splitlines()[-1], "score_every": SCORE_EVERY,
+        "train_output": trained, "score_every": SCORE_EVERY,
         "headline": report["headline"], "summary": report["summary"], "faces_scored": report["faces_scored"],
         "reproduce": "python benchmarks/quality.py " + " ".join(sys.argv[1:]),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / f"{result_name}.json").write_text(json.dumps(result, indent=2) + "\n")
     previews = sorted((workspace / "models" / name / "previews").glob("iter_*.png"))
-    if previews:
+    if previews and not args.merge_only:
         shutil.copy(previews[-1], RESULTS / f"{name}.png")
-    print(f"{name}: {result['iterations']} iterations in {train_seconds / 60:.1f} min; {report['headline']}")
+    print(f"{result_name}: {result['iterations']} iterations in {train_seconds / 60:.1f} min; {report['headline']}")
 
 
 if __name__ == "__main__":

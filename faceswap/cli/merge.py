@@ -54,6 +54,9 @@ log = logging.getLogger(__name__)
               help="Shrink (positive) or grow (negative) the mask, as a fraction of the face crop.")
 @click.option("--blur", type=click.FloatRange(min=0), default=0.04, show_default=True,
               help="Feather the mask edge, as a fraction of the face crop.")
+@click.option("--sharpen", type=click.FloatRange(0, 4), default=0.0, show_default=True,
+              help="Sharpen the swapped face before pasting it (unsharp mask, DeepFaceLab's merger sharpen): "
+                   "the amount of fine detail added back, e.g. 0.5 for a soft CPU-trained face; 0 is off.")
 @click.option("--no-smooth", is_flag=True, help="Do not smooth the face alignment over time (smoothing stops jitter).")
 @click.option("--smooth-beta", type=click.FloatRange(min=0), default=5.0, show_default=True,
               help="How quickly smoothing gives way to fast head moves (higher: less lag, more jitter).")
@@ -86,9 +89,9 @@ log = logging.getLogger(__name__)
 @click.pass_context
 def merge_command(ctx: click.Context, video: Path, model_name: str, faceset: str | None, output: Path | None,
                   color: str, blender: str, overrides: tuple[str, ...], mask: str, erode: float, blur: float,
-                  no_smooth: bool, smooth_beta: float, ref: Path | None, ref_threshold: float, codec: str, crf: int,
-                  encode_preset: str, watermark: bool, frames_out: Path | None, preview_frame: int | None,
-                  batch: int, engine: str, no_report: bool, score_every: int | None,
+                  sharpen: float, no_smooth: bool, smooth_beta: float, ref: Path | None, ref_threshold: float,
+                  codec: str, crf: int, encode_preset: str, watermark: bool, frames_out: Path | None,
+                  preview_frame: int | None, batch: int, engine: str, no_report: bool, score_every: int | None,
                   person_map: tuple[str, ...], session_file: Path | None) -> None:
     """Swap the faces of VIDEO for the source person of a trained model.
 
@@ -109,7 +112,7 @@ def merge_command(ctx: click.Context, video: Path, model_name: str, faceset: str
         torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
     try:
         _merge(app, device, video, model_name, faceset, output, color, blender, overrides,
-               MergeSettings(mask=mask, erode=erode, blur=blur, smooth=not no_smooth,
+               MergeSettings(mask=mask, erode=erode, blur=blur, sharpen=sharpen, smooth=not no_smooth,
                              smoothing=SmoothingConfig(beta=smooth_beta), watermark=watermark, batch=batch),
                ref, ref_threshold, EncodeSettings(codec=codec, crf=crf, preset=encode_preset), frames_out, preview_frame,
                None if no_report else score_every or 0, parse_map(person_map), engine, session)

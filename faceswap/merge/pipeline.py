@@ -23,6 +23,7 @@ from faceswap.faceset.store import FaceSet
 from faceswap.media.video import FrameSource
 from faceswap.merge.masks import combine_masks, extracted_mask, parse_mask_mode, shape_mask
 from faceswap.merge.outputs import watermark
+from faceswap.merge.sharpen import sharpen_face
 from faceswap.merge.smoothing import LandmarkSmoother, SmoothingConfig
 from faceswap.merge.swapper import FaceSwapper
 from faceswap.runtime.concurrency import BackgroundWorker
@@ -35,6 +36,7 @@ class MergeSettings:
     mask: str = "intersect"         # predicted | extracted | intersect | a stored mask's NAME [+predicted]
     erode: float = 0.0              # fraction of the crop; negative dilates
     blur: float = 0.04              # feather, fraction of the crop
+    sharpen: float = 0.0            # unsharp-mask amount on the swapped face (0: off)
     smooth: bool = True             # One Euro filter on landmarks over time
     smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
     watermark: bool = False
@@ -127,7 +129,7 @@ class Merger:
         mode = self.mask_mode
         stored = extracted_mask(record, res, self.swapper.coverage, mode.stored) if mode.stored is not None else None
         mask = shape_mask(combine_masks(predicted, stored, mode), settings.erode, settings.blur)
-        face = self.color.transfer(rgb, crop.astype(np.float32) / 255.0, mask)
+        face = sharpen_face(self.color.transfer(rgb, crop.astype(np.float32) / 255.0, mask), settings.sharpen)
         face = np.clip(face * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return paste_face(image, face, mask, matrix, self.blender)
 

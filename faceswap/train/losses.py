@@ -1,4 +1,4 @@
-"""Training losses: masked pixel + multi-scale DSSIM, eyes-and-mouth priority, mask loss,
+"""Training losses: masked pixel + multi-scale DSSIM, image gradients, eyes-and-mouth priority, mask loss,
 and the optional deep terms (ST-LPIPS perceptual, ArcFace identity) every N steps.
 
 Every weight is an option (LossConfig); the CPU default stays affordable.
@@ -20,6 +20,9 @@ class LossConfig:
     pixel: str = option("l1", "pixel loss", choices=("l1", "mse"))
     pixel_weight: float = option(1.0, "weight of the masked pixel loss", min=0.0)
     dssim_weight: float = option(1.0, "weight of the multi-scale DSSIM loss (structure, no weights needed)", min=0.0)
+    edge_weight: float = option(0.0, "weight of the image-gradient loss: L1 between the horizontal and vertical "
+                                     "differences of output and target, which pays for edges a pixel loss lets "
+                                     "blur (0: off)", min=0.0)
     priority_weight: float = option(2.0, "extra pixel weight on the eyes and mouth", min=0.0)
     mask_weight: float = option(1.0, "weight of the predicted-mask loss", min=0.0)
     mask_margin: float = option(0.0, "grow the region the face is learned in beyond its mask, as a fraction of "
@@ -75,6 +78,13 @@ def multiscale_dssim(x: torch.Tensor, y: torch.Tensor, scales: int = 3) -> torch
     return total / scales
 
 
+def gradient_l1(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean L1 distance between the neighbour differences of two (B, C, H, W) images, both ways."""
+    dx = (x[..., :, 1:] - x[..., :, :-1]) - (y[..., :, 1:] - y[..., :, :-1])
+    dy = (x[..., 1:, :] - x[..., :-1, :]) - (y[..., 1:, :] - y[..., :-1, :])
+    return (dx.abs().mean() + dy.abs().mean()) / 2
+
+
 def loss_region(mask: torch.Tensor, margin: float, blur: float) -> torch.Tensor:
     """The (B, 1, R, R) region the face is learned in: the mask grown by ``margin`` and feathered
     by ``blur`` (both fractions of the crop)."""
@@ -111,6 +121,8 @@ def reconstruction_loss(pred: torch.Tensor, pred_mask: torch.Tensor, batch: dict
     terms = {"pixel": pixel.mean() * config.pixel_weight}
     if config.dssim_weight:
         terms["dssim"] = multiscale_dssim(masked_pred, masked_target) * config.dssim_weight
+    if config.edge_weight:
+        terms["edge"] = gradient_l1(masked_pred, masked_target) * config.edge_weight
     if config.priority_weight:
         priority = batch["priority"]
         terms["priority"] = (pixel * priority).sum() / (priority.sum() * 3 + 1) * config.priority_weight

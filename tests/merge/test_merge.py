@@ -244,3 +244,21 @@ def test_onnx_export_swaps_like_torch_and_knows_when_it_is_stale(ws, talking_fra
     stale = run(ws, "merge", str(talking_frames), "--frames-out", str(tmp_path / "stale"), "--engine", "onnx")
     assert stale.exit_code == 1 and "exported from other weights" in stale.output
     assert run(ws, "merge", str(talking_frames), "--frames-out", str(tmp_path / "auto"), "--no-report").exit_code == 0
+
+
+def test_sharpen_changes_the_swapped_face_only_and_keeps_its_colours(ws, talking_frames, tmp_path):
+    import cv2
+
+    images = {}
+    for amount in ("0", "1.5"):
+        out = tmp_path / f"sharpen_{amount}.png"
+        result = run(ws, "merge", str(talking_frames), "--preview-frame", "7", "--sharpen", amount, "-o", str(out))
+        assert result.exit_code == 0, result.output
+        images[amount] = read_image(out).astype(np.float32)
+    before, plain, sharp = images["0"][:, :512], images["0"][:, 512:], images["1.5"][:, 512:]
+    swapped = cv2.dilate(np.any(before != plain, axis=2).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    difference = np.abs(plain - sharp).max(axis=2)
+    # a level of rounding where the feathered mask is ~0 is not a change
+    assert not (difference > 1)[~swapped].any(), "sharpening reached beyond the swapped face"
+    assert (difference >= 3).sum() > 100, "sharpening changed nothing"
+    assert np.abs((sharp - plain)[swapped].mean(axis=0)).max() < 1.0, "sharpening shifted the face's colours"

@@ -159,3 +159,19 @@ def test_merge_export_and_priors_ignore_the_discriminators(train_ws, registry, c
         load_checkpoint(ws.model_dir("sae")).weights)
     run_training(tiny_request(1, name="started", init="sae"), ws, registry, cpu)    # --init from a GAN model
     assert load_checkpoint(ws.model_dir("started")).adversary is None
+
+
+def test_edge_loss_is_zero_for_the_target_grows_with_blur_and_is_logged(train_ws, registry, cpu):
+    from faceswap.train.losses import gradient_l1
+
+    from faceswap.media.image import read_image
+
+    face = torch.from_numpy(read_image(faces(train_ws, "src")[0]).copy()).permute(2, 0, 1)[None].float() / 255.0
+    soft = torch.nn.functional.avg_pool2d(face, 3, stride=1, padding=1, count_include_pad=False)
+    softer = torch.nn.functional.avg_pool2d(face, 5, stride=1, padding=2, count_include_pad=False)
+    assert gradient_l1(face, face) == 0
+    assert 0 < gradient_l1(soft, face) < gradient_l1(softer, face)
+    ws = Workspace(train_ws)
+    run_training(tiny_request(2, loss_options={"edge_weight": "2"}), ws, registry, cpu)
+    entries = logged(ws.model_dir("sae"))
+    assert all(e["src_edge"] > 0 and e["dst_edge"] > 0 for e in entries)
