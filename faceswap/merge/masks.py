@@ -65,20 +65,25 @@ def combine_masks(predicted: np.ndarray, extracted: np.ndarray | None, mode: str
 
 def shape_mask(mask: np.ndarray, erode: float, blur: float) -> np.ndarray:
     """Erode (positive) or dilate (negative) by ``erode`` and feather by ``blur``, both as
-    fractions of the crop size, so the look is the same at any face size."""
+    fractions of the crop size, so the look is the same at any face size.
+
+    Outside the crop counts as outside the mask: a mask that reaches the crop's edge (a forehead
+    under a tight crop) is feathered there too, instead of ending in a hard line in the frame."""
     size = mask.shape[0]
     out = mask.astype(np.float32)
+    border = {"borderType": cv2.BORDER_CONSTANT, "borderValue": 0.0}
     radius = int(round(abs(erode) * size))
     if radius:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-        out = cv2.erode(out, kernel) if erode > 0 else cv2.dilate(out, kernel)
+        out = cv2.erode(out, kernel, **border) if erode > 0 else cv2.dilate(out, kernel, **border)
     sigma = blur * size
     if sigma > 0:
-        if erode >= 0:   # keep the feathered edge inside the mask's outline
-            inner = int(round(sigma * 1.5))
-            if inner:
-                out = cv2.erode(out, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * inner + 1,) * 2))
-        out = cv2.GaussianBlur(out, (0, 0), sigma)
+        inner = max(1, int(round(sigma * 1.5)))
+        if erode >= 0:   # keep the feathered edge inside the mask's outline (and the crop's)
+            out = cv2.erode(out, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * inner + 1,) * 2), **border)
+        else:            # a grown mask feathers outward, but never past the crop's edge
+            out[:inner], out[-inner:], out[:, :inner], out[:, -inner:] = 0.0, 0.0, 0.0, 0.0
+        out = cv2.GaussianBlur(out, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
     return np.clip(out, 0.0, 1.0)
 
 
