@@ -83,8 +83,8 @@ log = logging.getLogger(__name__)
 @click.option("--score-every", type=click.IntRange(min=1),
               help="Frames between scored runs for the report [default: one run per second of video].")
 @click.option("--session", "session_file", type=click.Path(path_type=Path),
-              help="Merge session file saved by 'faceswap ui' (the merge tuner): its colour, blender, mask, erode "
-                   "and blur replace those options, per-frame-range overrides apply to their frames, and its "
+              help="Merge session file saved by 'faceswap ui' (the merge tuner): its colour, blender, mask, erode, "
+                   "blur and sharpen replace those options, per-frame-range overrides apply to their frames, and its "
                    "model is used unless --model is given.")
 @click.pass_context
 def merge_command(ctx: click.Context, video: Path, model_name: str, faceset: str | None, output: Path | None,
@@ -102,7 +102,8 @@ def merge_command(ctx: click.Context, video: Path, model_name: str, faceset: str
     session = read_session(session_file) if session_file is not None else None
     if session is not None:
         style = session.settings
-        color, blender, mask, erode, blur = style.color, style.blender, style.mask, style.erode, style.blur
+        color, blender, mask, erode, blur, sharpen = (style.color, style.blender, style.mask, style.erode, style.blur,
+                                                      style.sharpen)
         if session.model and ctx.get_parameter_source("model_name") is not click.core.ParameterSource.COMMANDLINE:
             model_name = session.model
     device = app.device()
@@ -241,7 +242,8 @@ def _session_merger(app: AppContext, device, session: MergeSession | None, base:
         options = app.plugin_options({"color": [style.color], "blender": [style.blender]}, overrides)
         return Merger(base.swapper, app.registry.create("color", style.color, options["color"][style.color], device),
                       app.registry.create("blender", style.blender, options["blender"][style.blender], device),
-                      replace(base.settings, mask=style.mask, erode=style.erode, blur=style.blur), 1.0)
+                      replace(base.settings, mask=style.mask, erode=style.erode, blur=style.blur,
+                                      sharpen=style.sharpen), 1.0)
 
     return build_session_merger(session, make)
 

@@ -3,12 +3,13 @@
 A session file is JSON::
 
     {"format": "faceswap-merge-session", "schema": 1, "video": "dst.mp4", "model": "sae",
-     "settings": {"color": "rct", "blender": "alpha", "mask": "intersect", "erode": 0.0, "blur": 0.04},
+     "settings": {"color": "rct", "blender": "alpha", "mask": "intersect", "erode": 0.0, "blur": 0.04,
+                  "sharpen": 0.0},
      "ranges": [{"start": 120, "end": 180, "settings": {"erode": 0.06, "color": "lct"}}]}
 
 ``start`` and ``end`` are frame indices, both included; a later range wins where ranges overlap.
 Only the settings applied when a swapped face is pasted back can change per range (colour
-transfer, blender, mask mode, erode, blur; the mask takes what ``merge --mask`` takes, stored
+transfer, blender, mask mode, erode, blur, sharpen; the mask takes what ``merge --mask`` takes, stored
 mask names such as ``segment`` or ``segment+predicted`` included): the model and the landmark smoothing run over
 the whole video in order, so they are the same for every frame.
 """
@@ -33,6 +34,8 @@ FORMAT = "faceswap-merge-session"
 SCHEMA = 1
 ERODE_LIMIT = 0.5       # a fraction of the face crop: beyond it the mask is gone or covers the whole crop
 BLUR_LIMIT = 0.5
+SHARPEN_LIMIT = 4.0     # merge --sharpen's range
+NUMBERS = ("erode", "blur", "sharpen")
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class PasteStyle:
     mask: str = "intersect"
     erode: float = 0.0
     blur: float = 0.04
+    sharpen: float = 0.0
 
     def checked(self, where: str) -> PasteStyle:
         """This style, or InputError naming ``where`` and the value out of range."""
@@ -54,7 +58,8 @@ class PasteStyle:
         except OptionError as exc:
             raise InputError(f"{where}: {str(exc).replace('--mask ', 'mask ')}") from None
         for name, value, low, high in (("erode", self.erode, -ERODE_LIMIT, ERODE_LIMIT),
-                                       ("blur", self.blur, 0.0, BLUR_LIMIT)):
+                                       ("blur", self.blur, 0.0, BLUR_LIMIT),
+                                       ("sharpen", self.sharpen, 0.0, SHARPEN_LIMIT)):
             if not isinstance(value, (int, float)) or not math.isfinite(value) or not low <= value <= high:
                 raise InputError(f"{where}: {name} {value!r} is out of range ({low} to {high})")
         for name in ("color", "blender"):
@@ -68,9 +73,9 @@ class PasteStyle:
         if unknown:
             raise InputError(f"{where}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
         try:
-            typed = {k: float(v) if k in ("erode", "blur") else v for k, v in changes.items()}
+            typed = {k: float(v) if k in NUMBERS else v for k, v in changes.items()}
         except (TypeError, ValueError):
-            raise InputError(f"{where}: erode and blur must be numbers") from None
+            raise InputError(f"{where}: {', '.join(NUMBERS)} must be numbers") from None
         return replace(self, **typed).checked(where)
 
 
@@ -128,7 +133,7 @@ def session_from_json(data: Any, where: str) -> MergeSession:
             raise InputError(f"{spot}: frames {start}..{end} are not a range (0 <= start <= end)")
         changes = dict(item.get("settings") or {})
         base.with_changes(changes, spot)            # checks names and ranges
-        typed = {k: float(v) if k in ("erode", "blur") else v for k, v in changes.items()}
+        typed = {k: float(v) if k in NUMBERS else v for k, v in changes.items()}
         ranges.append(FrameRange(start, end, typed))
     return MergeSession(base, tuple(ranges), str(data.get("video", "")), str(data.get("model", "")))
 

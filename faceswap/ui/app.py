@@ -177,7 +177,8 @@ def routes(state: UiState) -> list:
         q = request.query_params
         video = _video_path(state, q.get("video", ""))
         style = PasteStyle(q.get("color", "rct"), q.get("blender", "alpha"), q.get("mask", "intersect"),
-                           number(dict(q), "erode", float, 0.0), number(dict(q), "blur", float, 0.04))
+                           number(dict(q), "erode", float, 0.0), number(dict(q), "blur", float, 0.04),
+                           number(dict(q), "sharpen", float, 0.0))
         from faceswap.ui.tuner import PreviewRequest
 
         request_ = PreviewRequest(video, number(dict(q), "index", int, 0), q.get("model", "sae"), style,

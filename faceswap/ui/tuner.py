@@ -1,7 +1,7 @@
 """The merge tuner: one frame merged with merge's own code, before | after, fast enough for a slider.
 
 The model runs once per (video, frame, model) and its output is kept; changing the colour
-transfer, blender, mask, erode or blur only repeats merge's paste step (``Merger.finish``).
+transfer, blender, mask, erode, blur or sharpen only repeats merge's paste step (``Merger.finish``).
 Landmark smoothing works across frames, so the preview shows the frame unsmoothed; the
 render applies it.
 """
@@ -62,7 +62,8 @@ class Tuner:
             swapper = self._swapper(request.model)
             faces = self._faceset_faces(request.faceset or request.video.stem)
             merger = Merger(swapper, self._plugin("color", style.color), self._plugin("blender", style.blender),
-                            MergeSettings(mask=style.mask, erode=style.erode, blur=style.blur, smooth=False),
+                            MergeSettings(mask=style.mask, erode=style.erode, blur=style.blur, sharpen=style.sharpen,
+                                          smooth=False),
                             1.0)
             key = (str(request.video), request.index, request.model, id(swapper), id(faces))
             job = self._jobs.get(key)

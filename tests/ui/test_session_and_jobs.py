@@ -23,6 +23,9 @@ def test_later_ranges_win_and_only_their_frames_change():
     assert session.style_at(10).erode == 0.1 and session.style_at(20).erode == 0.1
     assert session.style_at(15) == PasteStyle(erode=0.1, blender="seamless")
     assert len(session.styles()) == 3
+    sharper = session_from_json({**BASE, "ranges": [{"start": 5, "end": 6, "settings": {"sharpen": "0.5"}}]}, "s")
+    assert sharper.style_at(4).sharpen == 0.0 and sharper.style_at(5).sharpen == 0.5
+    assert sharper.to_json()["settings"]["sharpen"] == 0.0
 
 
 def test_sessions_take_stored_mask_names_like_merge_mask():
@@ -35,6 +38,8 @@ def test_sessions_take_stored_mask_names_like_merge_mask():
 @pytest.mark.parametrize("bad, words", [
     ({"format": "other"}, "not a merge session"),
     ({**BASE, "settings": {"erode": 2}}, "erode 2.0 is out of range"),
+    ({**BASE, "ranges": [{"start": 0, "end": 1, "settings": {"sharpen": -1}}]}, "range 1: sharpen -1.0 is out of range"),
+    ({**BASE, "settings": {"sharpen": "much"}}, "sharpen must be numbers"),
     ({**BASE, "settings": {"mask": "no mask"}}, "mask 'no mask'"),
     ({**BASE, "ranges": [{"start": 0, "end": 1, "settings": {"mask": "segment+hull"}}]}, "range 1: mask 'segment\\+hull'"),
     ({**BASE, "settings": {"mask": 3}}, "mask must be a text"),

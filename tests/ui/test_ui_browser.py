@@ -103,6 +103,8 @@ def test_every_page_in_a_real_browser(server, tmp_path):
         page.wait_for_function(f"document.getElementById('m-preview').src !== '{first_src}' "
                                f"&& document.getElementById('m-preview').dataset.frame === '25'")
         page.eval_on_selector("#m-erode", "e => { e.value = 0.08; e.dispatchEvent(new Event('input')); }")
+        page.eval_on_selector("#m-sharpen", "e => { e.value = 0.5; e.dispatchEvent(new Event('input')); }")
+        assert page.input_value("#m-sharpen-v") == "0.5"
         page.fill("#m-from", "20")
         page.fill("#m-to", "40")
         page.click("#m-range")
@@ -110,7 +112,7 @@ def test_every_page_in_a_real_browser(server, tmp_path):
         page.wait_for_function("document.getElementById('msg').textContent.includes('session saved')")
         page.screenshot(path=str(tmp_path / "merge.png"))
         session = json.loads((ws / "sessions" / "dst.json").read_text())
-        assert session["ranges"] == [{"start": 20, "end": 40, "settings": {"erode": 0.08}}]
+        assert session["ranges"] == [{"start": 20, "end": 40, "settings": {"erode": 0.08, "sharpen": 0.5}}]
     outside = [url for url in requests if not url.startswith((base, "blob:", "data:"))]
     assert not outside, f"the page fetched from elsewhere: {outside}"
     assert not [url for url in failed if url.startswith(base) and "/preview" not in url], failed

@@ -153,10 +153,11 @@ setInterval(trainTick, 2000);
 
 // ---- merge tuner
 const style = () => ({ color: $("m-color").value, blender: $("m-blender").value, mask: $("m-mask").value,
-                       erode: +$("m-erode").value, blur: +$("m-blur").value });
+                       erode: +$("m-erode").value, blur: +$("m-blur").value, sharpen: +$("m-sharpen").value });
+const showNumbers = () => { for (const k of ["erode", "blur", "sharpen"]) $(`m-${k}-v`).value = $(`m-${k}`).value; };
 function setStyle(s) {
   $("m-color").value = s.color; $("m-blender").value = s.blender; $("m-mask").value = s.mask;
-  $("m-erode").value = s.erode; $("m-blur").value = s.blur; $("m-erode-v").value = s.erode; $("m-blur-v").value = s.blur;
+  $("m-erode").value = s.erode; $("m-blur").value = s.blur; $("m-sharpen").value = s.sharpen ?? 0; showNumbers();
 }
 function styleAt(i) {
   const m = S.merge; let s = { ...m.session.settings };
@@ -204,8 +205,8 @@ $("m-frame").addEventListener("input", () => {
   const i = +$("m-frame").value; $("m-frame-n").textContent = "frame " + i;
   if (S.merge.session) setStyle(styleAt(i)); preview();
 });
-for (const id of ["m-color", "m-blender", "m-mask", "m-erode", "m-blur", "m-model"]) $(id).addEventListener("input", () => {
-  $("m-erode-v").value = $("m-erode").value; $("m-blur-v").value = $("m-blur").value; preview();
+for (const id of ["m-color", "m-blender", "m-mask", "m-erode", "m-blur", "m-sharpen", "m-model"]) $(id).addEventListener("input", () => {
+  showNumbers(); preview();
 });
 $("m-base").addEventListener("click", () => { if (!S.merge.session) return; S.merge.session.settings = style(); say("default settings set (save the session to keep them)", "info"); });
 $("m-range").addEventListener("click", () => {
