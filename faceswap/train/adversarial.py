@@ -34,8 +34,13 @@ class PatchDiscriminator(nn.Module):
     leak between real and fake halves.
     """
 
-    def __init__(self, dims: int = 16) -> None:
+    def __init__(self, dims: int = 16, antialias: bool = False) -> None:
         super().__init__()
+        # [1 2 1] x [1 2 1] / 16 blurs the input to zero response at the 2-pixel period: the discriminator
+        # then cannot score (or reward) the checkerboard a pixel-shuffle decoder can draw
+        kernel = torch.tensor([1.0, 2.0, 1.0])
+        kernel = (kernel[:, None] * kernel[None, :] / 16).expand(3, 1, 3, 3).contiguous()
+        self.register_buffer("blur", kernel if antialias else None, persistent=False)
         layers: list[nn.Module] = []
         channels = 3
         for width in (dims, dims * 2, dims * 4):
@@ -46,6 +51,8 @@ class PatchDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 3, R, R) -> (B, 1, R/8, R/8) logits."""
+        if self.blur is not None:
+            x = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), self.blur.to(x.dtype), groups=3)
         return self.net(x)
 
 
@@ -73,7 +80,7 @@ class Adversary(nn.Module):
     def __init__(self, config: LossConfig, code_shape: tuple[int, ...]) -> None:
         super().__init__()
         self.config = config
-        self.patch = PatchDiscriminator(config.gan_dims) if config.gan_weight > 0 else None
+        self.patch = PatchDiscriminator(config.gan_dims, config.gan_antialias) if config.gan_weight > 0 else None
         self.code = None
         if config.true_face_weight > 0:
             self.code = CodeDiscriminator(code_shape[0], spatial=len(code_shape) == 3)

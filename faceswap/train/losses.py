@@ -42,6 +42,8 @@ class LossConfig:
     gan_start: int = option(0, "iteration from which the patch GAN trains (DeepFaceLab turns it on late, once the "
                                "faces are learnt)", min=0)
     gan_dims: int = option(16, "width of the patch discriminator", min=4, max=256)
+    gan_antialias: bool = option(False, "blur what the patch discriminator sees ([1 2 1] filter), so it cannot "
+                                        "reward the 2-pixel checkerboard a pixel-shuffle decoder draws")
     true_face_weight: float = option(0.0, "weight of the 'true face' latent discriminator (DeepFaceLab's "
                                           "true_face_power, e.g. 0.01): pushes destination codes toward the "
                                           "source's, so swaps look more like the source (0: off)", min=0.0)

@@ -175,3 +175,20 @@ def test_edge_loss_is_zero_for_the_target_grows_with_blur_and_is_logged(train_ws
     run_training(tiny_request(2, loss_options={"edge_weight": "2"}), ws, registry, cpu)
     entries = logged(ws.model_dir("sae"))
     assert all(e["src_edge"] > 0 and e["dst_edge"] > 0 for e in entries)
+
+
+def test_antialiased_patch_discriminator_cannot_see_a_two_pixel_checkerboard(train_ws):
+    from faceswap.media.image import read_image
+    from faceswap.train.adversarial import PatchDiscriminator
+
+    face = torch.from_numpy(read_image(faces(train_ws, "src")[0]).copy()).permute(2, 0, 1)[None].float() / 255.0
+    size = face.shape[-1]
+    checker = ((torch.arange(size)[:, None] + torch.arange(size)[None, :]) % 2 - 0.5) * 0.1
+    seen = {}
+    for antialias in (False, True):
+        torch.manual_seed(0)
+        disc = PatchDiscriminator(16, antialias)
+        inner = (slice(None), slice(None), slice(1, -1), slice(1, -1))      # away from the padded border
+        seen[antialias] = (disc(face) - disc(face + checker))[inner].abs().max().item()
+        assert set(disc.state_dict()) == set(PatchDiscriminator(16).state_dict())   # checkpoints stay compatible
+    assert seen[False] > 1e-3 and seen[True] < seen[False] / 100
