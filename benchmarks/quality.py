@@ -3,7 +3,8 @@
 Source AOC (aoc__hdtf_wda_000.mp4), destination Katie Hill (katie_hill__hdtf_wda_000.mp4): two
 people no weights this project ships were built from. The steps are the user's own commands:
 extract both clips (every frame), train a fresh model for the budget, merge the destination
-clip, score the result against it (a run of 3 frames every 5 frames: 40 runs). Writes
+clip, score the result against it (a run of 3 frames every 5 frames: 40 runs), and measure the
+pixel-period texture of the model's swaps (benchmarks/pixel_grid.py: "grid", 1.0 as the real faces). Writes
 benchmarks/results/quality_<preset>_<budget>.json (machine, budget, iterations, every metric)
 and the last training preview beside it.
 
@@ -22,6 +23,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from pixel_grid import grid_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 MEDIA = Path(os.environ.get("FACESWAP_TEST_MEDIA", ROOT.parent / "shared" / "media"))
@@ -103,6 +106,7 @@ def main() -> None:
     faceswap(workspace, "score", str(video / DESTINATION), str(swapped), "--src", "src", "--dst", "dst",
              "--every", str(SCORE_EVERY), "-o", str(report_dir))
     report = json.loads((report_dir / "report.json").read_text())
+    grid = grid_figure(workspace, name, video / DESTINATION, "dst")
     trainer = json.loads((workspace / "models" / name / "trainer.json").read_text())
     result = {
         "date": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.platform(), "processor": cpu_model(),
@@ -112,7 +116,8 @@ def main() -> None:
         "iterations": trainer["iteration"], "train_seconds": round(train_seconds, 1),
         "train_step_seconds": round(trainer.get("seconds", 0.0), 1), "merge_seconds": round(merge_seconds, 1),
         "train_output": trained, "score_every": SCORE_EVERY,
-        "headline": report["headline"], "summary": report["summary"], "faces_scored": report["faces_scored"],
+        "headline": report["headline"], "grid": round(grid, 3), "summary": report["summary"],
+        "faces_scored": report["faces_scored"],
         "reproduce": "python benchmarks/quality.py " + " ".join(sys.argv[1:]),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -120,7 +125,8 @@ def main() -> None:
     previews = sorted((workspace / "models" / name / "previews").glob("iter_*.png"))
     if previews and not args.merge_only:
         shutil.copy(previews[-1], RESULTS / f"{name}.png")
-    print(f"{result_name}: {result['iterations']} iterations in {train_seconds / 60:.1f} min; {report['headline']}")
+    print(f"{result_name}: {result['iterations']} iterations in {train_seconds / 60:.1f} min; {report['headline']}, "
+          f"grid {grid:.2f}")
 
 
 if __name__ == "__main__":
