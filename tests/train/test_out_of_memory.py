@@ -99,7 +99,9 @@ def test_out_of_memory_at_batch_one_stops_with_one_line_and_keeps_the_checkpoint
     assert load_checkpoint(train_ws / "models" / "tight").state.iteration == 1
     step = peak_one - peak_idle
     assert step > 16 * MB, f"a batch-1 step peaks only {step / MB:.1f} MB above a run without one"
-    result, _ = train(train_ws, "tight", 3, "--batch", "2", *big, limit=peak_idle + step // 2)
+    # a quarter of a step above the idle peak: after the failed batch-2 attempt freed its memory, a batch-1 step
+    # can peak lower than in the calibration run, so half a step was not always too little
+    result, _ = train(train_ws, "tight", 3, "--batch", "2", *big, limit=peak_idle + step // 4)
     assert result.returncode == 1, result.stderr[-2000:]
     lines = [line[line.index("WARNING:"):] if "WARNING:" in line else line for line in result.stderr.splitlines()]
     assert "WARNING: out of memory at batch 2 (iteration 1): going on with batch 1" in lines
