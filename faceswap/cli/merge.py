@@ -100,10 +100,11 @@ def merge_command(ctx: click.Context, video: Path, model_name: str, faceset: str
     """
     app: AppContext = ctx.obj
     session = read_session(session_file) if session_file is not None else None
+    settings = MergeSettings(mask=mask, erode=erode, blur=blur, sharpen=sharpen, smooth=not no_smooth,
+                             smoothing=SmoothingConfig(beta=smooth_beta), watermark=watermark, batch=batch)
     if session is not None:
         style = session.settings
-        color, blender, mask, erode, blur, sharpen = (style.color, style.blender, style.mask, style.erode, style.blur,
-                                                      style.sharpen)
+        color, blender, settings = style.color, style.blender, style.merge_settings(settings)
         if session.model and ctx.get_parameter_source("model_name") is not click.core.ParameterSource.COMMANDLINE:
             model_name = session.model
     device = app.device()
@@ -112,10 +113,8 @@ def merge_command(ctx: click.Context, video: Path, model_name: str, faceset: str
         # ffmpeg encodes on a core of its own: leave it one (measured 48% -> 51% of I/O speed on 2 cores)
         torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
     try:
-        _merge(app, device, video, model_name, faceset, output, color, blender, overrides,
-               MergeSettings(mask=mask, erode=erode, blur=blur, sharpen=sharpen, smooth=not no_smooth,
-                             smoothing=SmoothingConfig(beta=smooth_beta), watermark=watermark, batch=batch),
-               ref, ref_threshold, EncodeSettings(codec=codec, crf=crf, preset=encode_preset), frames_out, preview_frame,
+        _merge(app, device, video, model_name, faceset, output, color, blender, overrides, settings, ref, ref_threshold,
+               EncodeSettings(codec=codec, crf=crf, preset=encode_preset), frames_out, preview_frame,
                None if no_report else score_every or 0, parse_map(person_map), engine, session)
     finally:
         torch.set_num_threads(threads)
@@ -242,8 +241,7 @@ def _session_merger(app: AppContext, device, session: MergeSession | None, base:
         options = app.plugin_options({"color": [style.color], "blender": [style.blender]}, overrides)
         return Merger(base.swapper, app.registry.create("color", style.color, options["color"][style.color], device),
                       app.registry.create("blender", style.blender, options["blender"][style.blender], device),
-                      replace(base.settings, mask=style.mask, erode=style.erode, blur=style.blur,
-                                      sharpen=style.sharpen), 1.0)
+                      style.merge_settings(base.settings), 1.0)
 
     return build_session_merger(session, make)
 

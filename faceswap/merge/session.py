@@ -20,7 +20,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from faceswap.errors import InputError, OptionError
 from faceswap.faceset.schema import FaceRecord
 from faceswap.merge.masks import parse_mask_mode
 from faceswap.types import Frame
+
+if TYPE_CHECKING:
+    from faceswap.merge.pipeline import MergeSettings
 
 FORMAT = "faceswap-merge-session"
 SCHEMA = 1
@@ -68,15 +71,23 @@ class PasteStyle:
         return self
 
     def with_changes(self, changes: dict[str, Any], where: str) -> PasteStyle:
-        known = {f.name for f in fields(PasteStyle)}
-        unknown = sorted(set(changes) - known)
-        if unknown:
-            raise InputError(f"{where}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
-        try:
-            typed = {k: float(v) if k in NUMBERS else v for k, v in changes.items()}
-        except (TypeError, ValueError):
-            raise InputError(f"{where}: {', '.join(NUMBERS)} must be numbers") from None
-        return replace(self, **typed).checked(where)
+        return replace(self, **typed_changes(changes, where)).checked(where)
+
+    def merge_settings(self, base: MergeSettings) -> MergeSettings:
+        """``base`` with this style's paste settings (the colour and blender are plugins, chosen apart)."""
+        return replace(base, mask=self.mask, erode=self.erode, blur=self.blur, sharpen=self.sharpen)
+
+
+def typed_changes(changes: dict[str, Any], where: str) -> dict[str, Any]:
+    """Style changes with known names only and numbers as floats; InputError naming ``where`` otherwise."""
+    known = {f.name for f in fields(PasteStyle)}
+    unknown = sorted(set(changes) - known)
+    if unknown:
+        raise InputError(f"{where}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
+    try:
+        return {k: float(v) if k in NUMBERS else v for k, v in changes.items()}
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: {', '.join(NUMBERS)} must be numbers") from None
 
 
 @dataclass(frozen=True)
@@ -131,10 +142,9 @@ def session_from_json(data: Any, where: str) -> MergeSession:
             raise InputError(f"{spot}: needs whole-number 'start' and 'end' frames") from None
         if start < 0 or end < start:
             raise InputError(f"{spot}: frames {start}..{end} are not a range (0 <= start <= end)")
-        changes = dict(item.get("settings") or {})
-        base.with_changes(changes, spot)            # checks names and ranges
-        typed = {k: float(v) if k in NUMBERS else v for k, v in changes.items()}
-        ranges.append(FrameRange(start, end, typed))
+        changes = typed_changes(dict(item.get("settings") or {}), spot)
+        base.with_changes(changes, spot)            # checks the ranges
+        ranges.append(FrameRange(start, end, changes))
     return MergeSession(base, tuple(ranges), str(data.get("video", "")), str(data.get("model", "")))
 
 

@@ -62,9 +62,7 @@ class Tuner:
             swapper = self._swapper(request.model)
             faces = self._faceset_faces(request.faceset or request.video.stem)
             merger = Merger(swapper, self._plugin("color", style.color), self._plugin("blender", style.blender),
-                            MergeSettings(mask=style.mask, erode=style.erode, blur=style.blur, sharpen=style.sharpen,
-                                          smooth=False),
-                            1.0)
+                            style.merge_settings(MergeSettings(smooth=False)), 1.0)
             key = (str(request.video), request.index, request.model, id(swapper), id(faces))
             job = self._jobs.get(key)
             if job is None:
