@@ -8,7 +8,7 @@ pixel-period texture of the model's swaps (benchmarks/pixel_grid.py: "grid", 1.0
 benchmarks/results/quality_<preset>_<budget>.json (machine, budget, iterations, every metric)
 and the last training preview beside it.
 
-Run: python benchmarks/quality.py --minutes 30 [--preset quick] [--workspace DIR] [-O model.KEY=VALUE ...]
+Run: python benchmarks/quality.py --minutes 30 [--preset quick128] [--workspace DIR] [-O model.KEY=VALUE ...]
 Merge settings of a trained model: the same command with --merge-only TAG --merge-arg=--sharpen --merge-arg=0.5
 """
 from __future__ import annotations
@@ -76,7 +76,7 @@ def main() -> None:
     budget = parser.add_mutually_exclusive_group(required=True)
     budget.add_argument("--minutes", type=float, help="training budget in wall-clock minutes")
     budget.add_argument("--iters", type=int, help="training budget in iterations")
-    parser.add_argument("--preset", default="quick", help="model preset [quick]")
+    parser.add_argument("--preset", default="quick128", help="model preset [quick128, the default of a new model]")
     parser.add_argument("--workspace", type=Path, help="reuse this workspace (face sets are extracted once)")
     parser.add_argument("--tag", default="", help="suffix for the result file name (e.g. the knob tried)")
     parser.add_argument("-O", "--option", dest="overrides", action="append", default=[],

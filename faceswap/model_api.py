@@ -5,7 +5,8 @@ in one file or package (see plugins/model/sae/):
 
 - ``Options``: a frozen dataclass subclassing ``ModelOptions`` (so it has ``resolution``
   and ``coverage``, the crop the model sees and makes), every field defaulted;
-- ``PRESETS``: named option sets (``--preset quick``), each a subset of ``Options``;
+- ``PRESETS``: named option sets (``--preset quick``), each a subset of ``Options``; optionally
+  ``DEFAULT_PRESET``, the one a new model gets when none is named (else ``Options``' own defaults);
 - optionally ``PRESET_TRAINING``: training defaults a preset brings (``PresetTraining``: learning
   rate, optimiser, loss and sample options), below what the user asks for;
 - optionally ``PRIORS``: a shipped face prior (faceswap/train/prior.py) per preset, as WeightFiles,
@@ -81,6 +82,7 @@ class FaceModel(nn.Module):
     api_version: ClassVar[int]
     Options: ClassVar[type] = ModelOptions
     PRESETS: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    DEFAULT_PRESET: ClassVar[str | None] = None
     PRESET_TRAINING: ClassVar[Mapping[str, PresetTraining]] = {}
     PRIORS: ClassVar[Mapping[str, WeightFile]] = {}
     decoder_count: ClassVar[int] = 2
@@ -160,6 +162,9 @@ def _preset_problems(cls: type) -> list[str]:
         return ["PRESETS must map preset names to option values"]
     problems = [f"PRIORS names preset '{name}', which PRESETS lacks" for name in getattr(cls, "PRIORS", {})
                 if name not in presets]
+    default = getattr(cls, "DEFAULT_PRESET", None)
+    if default is not None and default not in presets:
+        problems.append(f"DEFAULT_PRESET names preset '{default}', which PRESETS lacks")
     for preset, values in presets.items():
         try:
             build_options(cls.Options, dict(values), f"preset '{preset}'")

@@ -47,6 +47,8 @@ def main() -> None:
     parser.add_argument("--workspace", type=Path, required=True)
     parser.add_argument("--preset", choices=sorted(INIT), default="quick")
     parser.add_argument("--iters", type=int, default=1600)
+    parser.add_argument("--init", help="start from this prior file instead of the preset's start (quick: none; "
+                                       "quick128: the shipped quick prior, grown), e.g. to train a shipped one further")
     parser.add_argument("--extract-only", action="store_true")
     parser.add_argument("--describe-only", action="store_true", help="write the prior file of a trained model again")
     parser.add_argument("--train-arg", action="append", default=[], help="extra argument for faceswap train")
@@ -64,24 +66,30 @@ def main() -> None:
         return
     faces = [arg for name in names for arg in ("--faces", name)]
     training = ["--lr", "5e-4", "--lr-schedule", "cosine", "--iters", str(args.iters), "--seed", "0", *args.train_arg]
-    model, init = f"prior-{args.preset}", INIT[args.preset]
+    model, init = f"prior-{args.preset}", args.init or INIT[args.preset]
 
     def command(init_arg: str) -> list[str]:
         return ["--pretrain", "--preset", args.preset, "--init", init_arg, *training]
 
     if not args.describe_only:      # the run names the prior by its path here; the file records it from ROOT
-        run_init = init if init == "none" else str(ROOT / init)
+        run_init = init if init == "none" else str((ROOT / init).resolve())
         faceswap(args.workspace, "train", *faces, "--name", model, *command(run_init))
     from faceswap.train.prior import write_prior_file
 
     out = PRIORS / f"sae_{args.preset}.safetensors"
     out.parent.mkdir(parents=True, exist_ok=True)
+    rebuild = f"python scripts/train_prior.py --workspace DIR --preset {args.preset} --iters {args.iters}" + (
+        f" --init {args.init}" if args.init else "") + "".join(f" --train-arg={arg}" for arg in args.train_arg)
+    if args.init and args.init != "none":      # training a shipped prior further: its own recipe comes first
+        from safetensors import safe_open
+
+        with safe_open(str(ROOT / args.init), "pt") as earlier:
+            rebuild = f"{(earlier.metadata() or {}).get('rebuild', args.init)}; then {rebuild}"
     digest = write_prior_file(args.workspace / "models" / model, out, {
         "data": f"faceswap default extraction of ../shared/media except {', '.join(HELD_OUT)}: "
                 f"{len(names)} face sets ({', '.join(names)})",
         "training": "faceswap train " + " ".join(command(init)),
-        "rebuild": f"python scripts/train_prior.py --workspace DIR --preset {args.preset} --iters {args.iters}"
-                   + "".join(f" --train-arg={arg}" for arg in args.train_arg),
+        "rebuild": rebuild,
     })
     print(f"{out} ({out.stat().st_size / 1e6:.1f} MB) sha256 {digest}")
 

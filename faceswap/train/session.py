@@ -129,6 +129,7 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
                      device: Device) -> PreparedTraining:
     """Build or resume the model, its optimiser, data loader and hooks (every user error surfaces here)."""
     folder = workspace.model_dir(request.name or request.plugin)
+    request = _with_default_preset(request, folder, registry)
     plugin_cls, options, checkpoint = _resolve_model(request, folder, registry)
     seed = checkpoint.state.seed if checkpoint else (request.seed if request.seed is not None else random.randrange(2 ** 31))
     torch.manual_seed(seed)
@@ -205,6 +206,14 @@ def restore_run(checkpoint: Any, optimizer: torch.optim.Optimizer, seed: int) ->
                     state.threads, threads, state.threads)
     state.threads = threads
     return state
+
+
+def _with_default_preset(request: TrainRequest, folder: Path, registry: Registry) -> TrainRequest:
+    """A new model that names no preset gets its plugin's default one (sae: quick128); a resumed model
+    keeps the preset it was made with."""
+    if request.preset is not None or has_checkpoint(folder):
+        return request
+    return dataclasses.replace(request, preset=registry.load("model", request.plugin).DEFAULT_PRESET)
 
 
 def _resolve_model(request: TrainRequest, folder: Path, registry: Registry):

@@ -19,7 +19,7 @@ class TrainForm:
     name: str
     src: str = "src"
     dst: str = "dst"
-    preset: str = "quick"
+    preset: str = "quick128"
     iters: int = 0
     minutes: float = 0.0
     batch: int = 8

@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
 import pytest
 import torch
 
 from faceswap.errors import ModelError
 from faceswap.options import build_options
-from faceswap.train.checkpoint import load_checkpoint
+from faceswap.train.checkpoint import load_checkpoint, read_model_info
 from faceswap.train.losses import loss_region
-from faceswap.train.session import run_training
+from faceswap.train.session import prepare_training, run_training
 from faceswap.workspace import Workspace
 from tiny import TINY, tiny_request
 
@@ -85,3 +84,14 @@ def test_icnr_initialisation_starts_without_a_pixel_grid(registry, facesets_root
         return float(checker.abs().mean() / out.std())
 
     assert grid("xavier") < 0.5 * grid("torch")
+
+
+def test_a_new_model_without_a_preset_gets_quick128_and_a_resumed_one_keeps_its_own(train_ws, registry, cpu):
+    ws = Workspace(train_ws)
+    run_training(tiny_request(1, name="made_quick"), ws, registry, cpu)          # --preset quick
+    run_training(tiny_request(2, name="made_quick", preset=None, model_options={}), ws, registry, cpu)
+    info = read_model_info(ws.model_dir("made_quick"))
+    assert (info["preset"], info["options"]["resolution"], info["options"]["double_res"]) == ("quick", 64, False)
+    new = prepare_training(tiny_request(1, name="new", preset=None, model_options={}, init="none"), ws, registry, cpu)
+    options = new.run.model.options
+    assert (options.resolution, options.double_res, options.half_input) == (128, True, True)

@@ -97,6 +97,9 @@ class SaeModel(FaceModel):
                      "double_res": True, "half_input": True},
         "full": SAEHD_LIAE_UD,
     }
+    # what a new model without --preset gets: quick128 beat quick at equal wall-clock in both side-by-side runs
+    # (identity, sharpness and pose together; README "The quality benchmark"), for 0.83x quick's swap speed
+    DEFAULT_PRESET: ClassVar[str] = "quick128"
     PRESET_TRAINING: ClassVar[dict[str, PresetTraining]] = {"full": SAEHD_TRAINING}
     # New quick models start from this face prior (--init auto): 1600 pretraining iterations on 30 face sets
     # of ../shared/media, never on the evaluation pair (its metadata lists them; scripts/train_prior.py).
