@@ -31,11 +31,11 @@ def inter_ocular(points: np.ndarray) -> float:
 
 
 def pose_error(original: np.ndarray, swapped: np.ndarray) -> tuple[float, np.ndarray]:
-    """(angle in degrees between the two head rotations, |yaw, pitch, roll| differences)."""
+    """(angle in degrees between the two head rotations, yaw, pitch and roll of the swap less the
+    original's: signed, so a swap drawn turned the same way in every frame shows as a bias)."""
     relative = rotation_from_points(original).T @ rotation_from_points(swapped)
     angle = np.degrees(np.arccos(np.clip((np.trace(relative) - 1) / 2, -1.0, 1.0)))
-    axes = np.abs(head_pose(swapped).as_array() - head_pose(original).as_array())
-    return float(angle), axes
+    return float(angle), head_pose(swapped).as_array() - head_pose(original).as_array()
 
 
 def expression_error(original: np.ndarray, swapped: np.ndarray) -> float:

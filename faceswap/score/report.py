@@ -71,6 +71,9 @@ def table_rows(report: ScoreReport) -> list[tuple[str, str, str, str]]:
         entry = report.summary[metric.key]
         rows.append((f"{metric.label} ({metric.unit})", _fmt(entry["mean"]), _fmt(entry["worst5"]),
                      _fmt(metric.ideal)))
+    bias = report.summary["pose_error"].get("bias")
+    if bias is not None:        # a constant turn of the swap (or of how its face shape reads) in every frame
+        rows.append(("pose bias, yaw / pitch / roll (deg)", " / ".join(f"{v:+.1f}" for v in bias), "", "0"))
     rows.append(("faces closer to source than destination", _pct(report.summary["closer_to_source"]), "", "100%"))
     rows.append(("faces whose nearest face set is the source", _pct(report.summary["top1_source"]), "", "100%"))
     return rows

@@ -51,6 +51,7 @@ class FaceScore:
     cos_original: float
     pose_error: float
     axes_error: list[float]            # |yaw|, |pitch|, |roll| differences, degrees
+    axes_delta: list[float]            # the same, signed: swapped less original
     expression_error: float
     sharpness: float
     blend_delta_e: float | None
@@ -111,14 +112,15 @@ class RunScorer:
 
     def _first_frame(self, pair: FramePair, face: int, box: np.ndarray, original: np.ndarray,
                      swapped: np.ndarray, original_vector: np.ndarray, swapped_vector: np.ndarray) -> FaceScore:
-        pose, axes = measures.pose_error(original, swapped)
+        pose, delta = measures.pose_error(original, swapped)
         region = measures.face_region(original)
         sharp_before = measures.high_frequency(region.crop(pair.original), region.mask)
         sharp_after = measures.high_frequency(region.crop(pair.swapped), region.mask)
         blend = measures.blend_measure(pair.original, pair.swapped, original)
         return FaceScore(
             frame=pair.index, face=face, box=[round(float(v), 1) for v in box],
-            cos_original=float(swapped_vector @ original_vector), pose_error=pose, axes_error=[round(float(a), 3) for a in axes],
+            cos_original=float(swapped_vector @ original_vector), pose_error=pose,
+            axes_error=[round(abs(float(a)), 3) for a in delta], axes_delta=[round(float(a), 3) for a in delta],
             expression_error=measures.expression_error(original, swapped),
             sharpness=sharp_after / max(sharp_before, 1e-6),
             blend_delta_e=None if blend is None else blend.delta_e, seam=None if blend is None else blend.seam,

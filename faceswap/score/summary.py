@@ -76,9 +76,22 @@ def summarise(faces: Sequence[FaceScore], source_sets: Sequence[str]) -> dict[st
     summary["closer_to_source"] = _round(_mean([float(f.cos_source > f.cos_destination) for f in faces
                                                 if f.cos_source is not None and f.cos_destination is not None]))
     summary["top1_source"] = _round(_mean([float(f.retrieved in source_sets) for f in faces if f.retrieved]))
+    summary["pose_error"].update(pose_bias(faces))
     summary["jitter"]["original_iod"] = _round(_mean([f.jitter_original for f in faces]))
     summary["flicker"]["original_de"] = _round(_mean([f.flicker_original for f in faces]))
     return summary
+
+
+def pose_bias(faces: Sequence[FaceScore]) -> dict[str, list[float] | None]:
+    """How much of the pose error is one constant turn (yaw, pitch, roll: the mean signed difference,
+    as a swap drawn turned, or a face shape the 3D fit reads as turned, gives) and what is left once
+    it is taken out (mean |difference - bias| per axis, degrees): the part that fails to follow the head."""
+    deltas = np.array([f.axes_delta for f in faces if f.axes_delta is not None], np.float64).reshape(-1, 3)
+    if not len(deltas):
+        return {"bias": None, "axes": None, "axes_less_bias": None}
+    bias = deltas.mean(0)
+    return {"bias": [round(float(v), 3) for v in bias], "axes": [round(float(v), 3) for v in np.abs(deltas).mean(0)],
+            "axes_less_bias": [round(float(v), 3) for v in np.abs(deltas - bias).mean(0)]}
 
 
 def headline(summary: dict[str, Any]) -> str:
