@@ -39,14 +39,19 @@ def period_power_ratio(grey: np.ndarray, inside: np.ndarray) -> float:
     return float(nyquist / max(quarter, 1e-12))
 
 
+def inner_face(res: int, coverage: float) -> np.ndarray:
+    """(res, res) bool: the template's face hull in a res-px crop, eroded 2 px off its edge."""
+    hull = np.zeros((res, res), np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(template_pixels(res, coverage).astype(np.int32)), 1)
+    return cv2.erode(hull, np.ones((5, 5), np.uint8)).astype(bool)
+
+
 def grid_figure(workspace: Path, model: str, video: Path, faceset: str, every: int = 10) -> float:
     """The mean over every ``every``-th face of swap ratio / real ratio (see the module's docstring)."""
     swapper = FaceSwapper(workspace / "models" / model, Registry.discover(workspace / "plugins"), resolve_device("cpu"),
                           engine="torch")
     res, coverage = swapper.resolution, swapper.coverage
-    hull = np.zeros((res, res), np.uint8)
-    cv2.fillConvexPoly(hull, cv2.convexHull(template_pixels(res, coverage).astype(np.int32)), 1)
-    inside = cv2.erode(hull, np.ones((5, 5), np.uint8)).astype(bool)
+    inside = inner_face(res, coverage)
     records = {r.frame_index: r for _, r in FaceSet(workspace / "facesets" / faceset).records()}
     ratios = []
     for frame in open_source(video).frames():

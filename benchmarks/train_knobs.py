@@ -37,6 +37,7 @@ from faceswap.train.preview import preview_grid
 from faceswap.train.samples import FacePairDataset, SampleConfig, make_loader
 from faceswap.train.session import preview_faces
 from faceswap.train.step import AutoencoderStep, to_device
+from pixel_grid import inner_face                    # a sibling script module (benchmarks/)
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 DFL_LOSS = {"pixel": "mse", "pixel_weight": 10, "dssim_weight": 10, "priority_weight": 0, "mask_weight": 10}
@@ -80,9 +81,7 @@ def evaluate(model, dst: torch.Tensor, embedder: ScoreEmbedder, refs: tuple[np.n
     rec, _ = model.decode(model.encode(dst).code, 1)
     model.train()
     res = swap.shape[-1]
-    hull = np.zeros((res, res), np.uint8)
-    cv2.fillConvexPoly(hull, cv2.convexHull(template_pixels(res, 1.6).astype(np.int32)), 1)
-    inside = torch.from_numpy(cv2.erode(hull, np.ones((5, 5), np.uint8)).astype(bool))
+    inside = torch.from_numpy(inner_face(res, 1.6))
     vectors = embed(swap, embedder)
     cos_src, cos_dst = vectors @ refs[0], vectors @ refs[1]
     return {"variation": float(swap.std(0)[:, inside].mean() / dst.std(0)[:, inside].mean()),
