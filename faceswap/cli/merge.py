@@ -24,6 +24,7 @@ from faceswap.merge.masks import parse_mask_mode, require_stored_mask
 from faceswap.merge.outputs import FramesOutput, VideoOutput
 from faceswap.merge.multi import MultiMerger, parse_map
 from faceswap.merge.pipeline import Merger, MergeSettings, faces_by_frame, merge
+from faceswap.merge.sharpen import DEFAULT_AMOUNT as DEFAULT_SHARPEN
 from faceswap.merge.session import MergeSession, PasteStyle, SessionMerger, build_session_merger, read_session
 from faceswap.merge.smoothing import SmoothingConfig
 from faceswap.merge.swapper import ENGINES, FaceSwapper
@@ -54,9 +55,10 @@ log = logging.getLogger(__name__)
               help="Shrink (positive) or grow (negative) the mask, as a fraction of the face crop.")
 @click.option("--blur", type=click.FloatRange(min=0), default=0.04, show_default=True,
               help="Feather the mask edge, as a fraction of the face crop.")
-@click.option("--sharpen", type=click.FloatRange(0, 4), default=0.0, show_default=True,
+@click.option("--sharpen", type=click.FloatRange(0, 4), default=DEFAULT_SHARPEN, show_default=True,
               help="Sharpen the swapped face before pasting it (unsharp mask, DeepFaceLab's merger sharpen): "
-                   "the amount of fine detail added back, e.g. 0.5 for a soft CPU-trained face; 0 is off.")
+                   "the amount of fine detail added back (a soft CPU-trained face gained sharpness and likeness "
+                   "at 1); 0 is off, e.g. for a model as sharp as the footage.")
 @click.option("--no-smooth", is_flag=True, help="Do not smooth the face alignment over time (smoothing stops jitter).")
 @click.option("--smooth-beta", type=click.FloatRange(min=0), default=5.0, show_default=True,
               help="How quickly smoothing gives way to fast head moves (higher: less lag, more jitter).")

@@ -23,6 +23,7 @@ from faceswap.faceset.store import FaceSet
 from faceswap.media.video import FrameSource
 from faceswap.merge.masks import combine_masks, extracted_mask, parse_mask_mode, shape_mask
 from faceswap.merge.outputs import watermark
+from faceswap.merge.sharpen import DEFAULT_AMOUNT as DEFAULT_SHARPEN
 from faceswap.merge.sharpen import sharpen_face
 from faceswap.merge.smoothing import LandmarkSmoother, SmoothingConfig
 from faceswap.merge.swapper import FaceSwapper
@@ -36,7 +37,7 @@ class MergeSettings:
     mask: str = "intersect"         # predicted | extracted | intersect | a stored mask's NAME [+predicted]
     erode: float = 0.0              # fraction of the crop; negative dilates
     blur: float = 0.04              # feather, fraction of the crop
-    sharpen: float = 0.0            # unsharp-mask amount on the swapped face (0: off)
+    sharpen: float = DEFAULT_SHARPEN    # unsharp-mask amount on the swapped face (0: off)
     smooth: bool = True             # One Euro filter on landmarks over time
     smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
     watermark: bool = False

@@ -4,7 +4,7 @@ A session file is JSON::
 
     {"format": "faceswap-merge-session", "schema": 1, "video": "dst.mp4", "model": "sae",
      "settings": {"color": "rct", "blender": "alpha", "mask": "intersect", "erode": 0.0, "blur": 0.04,
-                  "sharpen": 0.0},
+                  "sharpen": 1.0},
      "ranges": [{"start": 120, "end": 180, "settings": {"erode": 0.06, "color": "lct"}}]}
 
 ``start`` and ``end`` are frame indices, both included; a later range wins where ranges overlap.
@@ -28,6 +28,7 @@ from faceswap.atomic import write_json_atomic
 from faceswap.errors import InputError, OptionError
 from faceswap.faceset.schema import FaceRecord
 from faceswap.merge.masks import parse_mask_mode
+from faceswap.merge.sharpen import DEFAULT_AMOUNT as DEFAULT_SHARPEN
 from faceswap.types import Frame
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ class PasteStyle:
     mask: str = "intersect"
     erode: float = 0.0
     blur: float = 0.04
-    sharpen: float = 0.0
+    sharpen: float = DEFAULT_SHARPEN
 
     def checked(self, where: str) -> PasteStyle:
         """This style, or InputError naming ``where`` and the value out of range."""

@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 from faceswap.cli.context import AppContext
 from faceswap.errors import FaceswapError, InputError
 from faceswap.merge.session import PasteStyle, read_session, session_from_json, write_session
+from faceswap.merge.sharpen import DEFAULT_AMOUNT as DEFAULT_SHARPEN
 from faceswap.ui import gallery, inventory
 from faceswap.ui.extract_form import ExtractForm, save_upload
 from faceswap.ui.jobs import JobManager
@@ -178,7 +179,7 @@ def routes(state: UiState) -> list:
         video = _video_path(state, q.get("video", ""))
         style = PasteStyle(q.get("color", "rct"), q.get("blender", "alpha"), q.get("mask", "intersect"),
                            number(dict(q), "erode", float, 0.0), number(dict(q), "blur", float, 0.04),
-                           number(dict(q), "sharpen", float, 0.0))
+                           number(dict(q), "sharpen", float, DEFAULT_SHARPEN))
         from faceswap.ui.tuner import PreviewRequest
 
         request_ = PreviewRequest(video, number(dict(q), "index", int, 0), q.get("model", "sae"), style,

@@ -11,6 +11,7 @@ from conftest import VIDEO
 from faceswap.errors import InputError
 from faceswap.media.image import read_image
 from faceswap.merge.session import PasteStyle, session_from_json
+from faceswap.merge.sharpen import DEFAULT_AMOUNT as DEFAULT_SHARPEN
 from faceswap.ui.jobs import parse_progress
 
 BASE = {"format": "faceswap-merge-session", "schema": 1, "settings": {"color": "rct", "erode": 0.0}}
@@ -24,8 +25,8 @@ def test_later_ranges_win_and_only_their_frames_change():
     assert session.style_at(15) == PasteStyle(erode=0.1, blender="seamless")
     assert len(session.styles()) == 3
     sharper = session_from_json({**BASE, "ranges": [{"start": 5, "end": 6, "settings": {"sharpen": "0.5"}}]}, "s")
-    assert sharper.style_at(4).sharpen == 0.0 and sharper.style_at(5).sharpen == 0.5
-    assert sharper.to_json()["settings"]["sharpen"] == 0.0
+    assert sharper.style_at(4).sharpen == DEFAULT_SHARPEN and sharper.style_at(5).sharpen == 0.5
+    assert sharper.to_json()["settings"]["sharpen"] == DEFAULT_SHARPEN == 1.0     # merge's default applies
 
 
 def test_sessions_take_stored_mask_names_like_merge_mask():

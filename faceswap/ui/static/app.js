@@ -157,7 +157,7 @@ const style = () => ({ color: $("m-color").value, blender: $("m-blender").value,
 const showNumbers = () => { for (const k of ["erode", "blur", "sharpen"]) $(`m-${k}-v`).value = $(`m-${k}`).value; };
 function setStyle(s) {
   $("m-color").value = s.color; $("m-blender").value = s.blender; $("m-mask").value = s.mask;
-  $("m-erode").value = s.erode; $("m-blur").value = s.blur; $("m-sharpen").value = s.sharpen ?? 0; showNumbers();
+  $("m-erode").value = s.erode; $("m-blur").value = s.blur; $("m-sharpen").value = s.sharpen ?? 1; showNumbers();
 }
 function styleAt(i) {
   const m = S.merge; let s = { ...m.session.settings };
