@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from faceswap.merge.sharpen import DEFAULT_AMOUNT as DEFAULT_SHARPEN
 from pixel_grid import grid_figure
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,7 +113,7 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.platform(), "processor": cpu_model(),
         "cores": os.cpu_count(), "source": SOURCE, "destination": DESTINATION, "preset": args.preset,
         "budget": {"minutes": args.minutes, "iters": args.iters}, "options": args.overrides + args.train_arg,
-        "merge_options": args.merge_arg,
+        "merge_options": args.merge_arg, "merge_sharpen_default": DEFAULT_SHARPEN,
         "iterations": trainer["iteration"], "train_seconds": round(train_seconds, 1),
         "train_step_seconds": round(trainer.get("seconds", 0.0), 1), "merge_seconds": round(merge_seconds, 1),
         "train_output": trained, "score_every": SCORE_EVERY,
