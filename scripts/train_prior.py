@@ -7,9 +7,13 @@ preset (lr 5e-4, cosine schedule): `quick` from scratch; `quick128` from the shi
 grown to 128 px (double_res + half_input start as quick's answers, upscaled). Then the checkpoint
 is written as fp16 safetensors with its description in the metadata. Put the printed sha256 into
 SaeModel.PRIORS. The shipped quick file: 1600 iterations, 51 min on 2 shared CPU cores; quick128:
-2500 iterations from it, 28 min on 2 quiet cores (1.5 iterations/s, 16 faces each).
+2500 iterations from it, 28 min on 2 quiet cores (1.5 iterations/s, 16 faces each), then 3000 more
+from that file (--init it; a new cosine cycle), 30 min on 2 cores beside a test run.
 
-Run: python scripts/train_prior.py --workspace DIR [--preset quick|quick128] [--iters 1600] [--extract-only]
+Run: python scripts/train_prior.py --workspace DIR [--preset quick|quick128] [--iters 1600] [--init PRIOR]
+     [--extract-only]
+The shipped quick128 file: --preset quick128 --iters 2500, then --preset quick128 --iters 3000
+--init plugins/model/priors/sae_quick128.safetensors (its metadata's "rebuild" names both steps).
 """
 from __future__ import annotations
 

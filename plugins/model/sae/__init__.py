@@ -108,9 +108,9 @@ class SaeModel(FaceModel):
                             sha256="b5c29a0fba99ca5fa55908c9db6101f63d9ee0e54aeea4e8b80ba617a7574ce9",
                             package="faceswap_plugins", subdir="model/priors", pip_name="faceswap"),
     }
-    # quick128's own: the quick prior grown to 128 px, then 2500 pretraining iterations on the same face sets
+    # quick128's own: the quick prior grown to 128 px, then 2500 + 3000 pretraining iterations on the same face sets
     PRIORS["quick128"] = WeightFile(filename="sae_quick128.safetensors",
-                                    sha256="b21b8bccaf59608e110bfa0f1b1c2a26e902f0dec84a9f615fc91d8a87ad3778",
+                                    sha256="6c3a45592fb61aeb6b19e9464f14a668d4c73006b6ad8cec206f00f503713c08",
                                     package="faceswap_plugins", subdir="model/priors", pip_name="faceswap")
 
     def __init__(self, options: Options, device=None) -> None:
