@@ -40,11 +40,17 @@ def head_pose(points: np.ndarray) -> Pose:
 
 def rotation_from_points(points: np.ndarray) -> np.ndarray:
     """``(3, 3)`` rotation taking the 3D face to the view of these ``(68, 2)`` points."""
+    return fit_view(points)[0]
+
+
+def fit_view(points: np.ndarray) -> tuple[np.ndarray, float]:
+    """The ``(3, 3)`` rotation and the scale (pixels per template unit) of the 3D face's
+    scaled-orthographic view that best fits these ``(68, 2)`` points."""
     seen = np.asarray(points, np.float64)[FIT]
     affine = (seen - seen.mean(0)).T @ _MODEL_PINV          # (2, 3)
-    u, _, vt = np.linalg.svd(affine, full_matrices=False)
+    u, singular, vt = np.linalg.svd(affine, full_matrices=False)
     rows = u @ vt                                           # nearest orthonormal pair of rows
-    return np.vstack([rows, np.cross(rows[0], rows[1])])
+    return np.vstack([rows, np.cross(rows[0], rows[1])]), float(singular.mean())
 
 
 def fit_residual(points: np.ndarray) -> float:

@@ -23,6 +23,7 @@ from faceswap.errors import FaceSetError, FaceswapError
 from faceswap.faceset.store import read_face
 from faceswap.options import option
 from faceswap.train.augment import colour_jitter, jitter_matrix, priority_map, random_warp
+from faceswap.train.pose_warp import turn_maps
 from faceswap.train.sample_filters import COLOUR_TRANSFERS, LabStats, blur_out_mask, lab_stats, transfer_colour
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,9 @@ class SampleConfig:
                                          "and spread inside the masks)", choices=COLOUR_TRANSFERS)
     blur_out_mask: bool = option(False, "blur the background outside the face mask in training samples "
                                         "(DeepFaceLab's blur_out_mask); the face itself is untouched")
+    pose_warp: float = option(0.0, "turn each training face by a random yaw and pitch of up to this many "
+                                   "degrees (a depth-guided 2D warp, train/pose_warp.py), so the source "
+                                   "decoder learns head turns its clip lacks; 0 is off", min=0.0, max=30.0)
 
 
 @dataclass
@@ -146,7 +150,16 @@ class FacePairDataset(Dataset):
             self._reader = FaceReader(self.config)
         face = self._reader.first_readable(self.paths[side], self.pick(side, rng))
         reference = self._colour_reference(index) if side == "src" else None
-        return make_sample(face, self.config, rng, reference)
+        return make_sample(face, self.config, rng, reference, self._turn(side, index))
+
+    def _turn(self, side: str, index: int) -> tuple[float, float] | None:
+        """(yaw, pitch) degrees to turn sample ``index`` by (its own random stream, like the colour
+        reference's, so every other draw stays as without pose_warp), or None."""
+        if self.config.pose_warp <= 0:
+            return None
+        rng = np.random.default_rng([self.seed, index, SIDES.index(side), len(SIDES) + 1])
+        yaw, pitch = rng.uniform(-self.config.pose_warp, self.config.pose_warp, 2)
+        return float(yaw), float(pitch)
 
     def _colour_reference(self, index: int) -> LabStats | None:
         """The colour statistics of a random destination face for source sample ``index`` (its own
@@ -183,18 +196,24 @@ def load_face(path: Path, config: SampleConfig) -> _Face:
 
 
 def make_sample(face: _Face, config: SampleConfig, rng: np.random.Generator,
-                colour_reference: LabStats | None = None) -> dict[str, np.ndarray]:
-    """One augmented sample of ``face``; ``colour_reference``: Lab statistics to move its colours to."""
+                colour_reference: LabStats | None = None,
+                turn: tuple[float, float] | None = None) -> dict[str, np.ndarray]:
+    """One augmented sample of ``face``; ``colour_reference``: Lab statistics to move its colours to;
+    ``turn``: (yaw, pitch) degrees to turn the face by (pose_warp)."""
     res = config.resolution
     crop = recrop_matrix(face.size, face.coverage, res, config.coverage)
     jitter = jitter_matrix(res, rng, config.rotation, config.scale, config.shift, config.flip)
     matrix = jitter[:, :2] @ crop
     matrix[:, 2] += jitter[:, 2]
-    target = cv2.warpAffine(face.image, matrix, (res, res), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    mask = cv2.warpAffine(face.mask, matrix, (res, res), flags=cv2.INTER_LINEAR)
     points = apply(matrix, face.points)
     if matrix[0, 0] * matrix[1, 1] - matrix[0, 1] * matrix[1, 0] < 0:   # flipped: swap left/right parts
         points = points[MIRROR_68]
+    if turn is None:
+        target = cv2.warpAffine(face.image, matrix, (res, res), flags=cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE)
+        mask = cv2.warpAffine(face.mask, matrix, (res, res), flags=cv2.INTER_LINEAR)
+    else:
+        target, mask, points = _turned(face, matrix, points, res, turn)
     mask = mask.astype(np.float32) / 255.0
     target = target.astype(np.float32) / 255.0
     if colour_reference is not None:
@@ -210,6 +229,17 @@ def make_sample(face: _Face, config: SampleConfig, rng: np.random.Generator,
         "priority": priority_map(points, res)[None],
     }
 
+
+def _turned(face: _Face, matrix: np.ndarray, points: np.ndarray, res: int,
+            turn: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Target and mask cut by ``matrix`` and turned, in one resampling; the turned landmarks."""
+    turned, map_x, map_y = turn_maps(points, res, *turn)
+    back = cv2.invertAffineTransform(matrix)        # crop pixels -> the stored face's pixels
+    src_x = (back[0, 0] * map_x + back[0, 1] * map_y + back[0, 2]).astype(np.float32)
+    src_y = (back[1, 0] * map_x + back[1, 1] * map_y + back[1, 2]).astype(np.float32)
+    target = cv2.remap(face.image, src_x, src_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    mask = cv2.remap(face.mask, src_x, src_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    return target, mask, turned
 
 
 class StepSampler(Sampler[int]):
