@@ -74,6 +74,10 @@ def table_rows(report: ScoreReport) -> list[tuple[str, str, str, str]]:
     bias = report.summary["pose_error"].get("bias")
     if bias is not None:        # a constant turn of the swap (or of how its face shape reads) in every frame
         rows.append(("pose bias, yaw / pitch / roll (deg)", " / ".join(f"{v:+.1f}" for v in bias), "", "0"))
+    gain = report.summary["pose_error"].get("gain")
+    if gain:                    # below 1: the swap turns less than the head (poses the source never showed)
+        rows.append(("pose gain, yaw / pitch", " / ".join("-" if v is None else f"{v:.2f}" for v in gain[:2]), "",
+                     "1"))
     rows.append(("faces closer to source than destination", _pct(report.summary["closer_to_source"]), "", "100%"))
     rows.append(("faces whose nearest face set is the source", _pct(report.summary["top1_source"]), "", "100%"))
     return rows

@@ -14,6 +14,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from faceswap.align.pose import head_pose
 from faceswap.score import measures
 from faceswap.score.identity import ScoreEmbedder
 from faceswap.types import Detection
@@ -60,6 +61,7 @@ class FaceScore:
     jitter_swapped: float | None = None
     flicker_original: float | None = None
     flicker_swapped: float | None = None
+    pose_original: list[float] | None = None    # yaw, pitch, roll of the original head, degrees
     cos_source: float | None = None         # filled in by attach_identity
     cos_destination: float | None = None
     retrieved: str | None = None            # the face set whose mean is nearest
@@ -121,6 +123,7 @@ class RunScorer:
             frame=pair.index, face=face, box=[round(float(v), 1) for v in box],
             cos_original=float(swapped_vector @ original_vector), pose_error=pose,
             axes_error=[round(abs(float(a)), 3) for a in delta], axes_delta=[round(float(a), 3) for a in delta],
+            pose_original=[round(float(a), 3) for a in head_pose(original).as_array()],
             expression_error=measures.expression_error(original, swapped),
             sharpness=sharp_after / max(sharp_before, 1e-6),
             blend_delta_e=None if blend is None else blend.delta_e, seam=None if blend is None else blend.seam,

@@ -77,6 +77,7 @@ def summarise(faces: Sequence[FaceScore], source_sets: Sequence[str]) -> dict[st
                                                 if f.cos_source is not None and f.cos_destination is not None]))
     summary["top1_source"] = _round(_mean([float(f.retrieved in source_sets) for f in faces if f.retrieved]))
     summary["pose_error"].update(pose_bias(faces))
+    summary["pose_error"]["gain"] = pose_gain(faces)
     summary["jitter"]["original_iod"] = _round(_mean([f.jitter_original for f in faces]))
     summary["flicker"]["original_de"] = _round(_mean([f.flicker_original for f in faces]))
     return summary
@@ -92,6 +93,26 @@ def pose_bias(faces: Sequence[FaceScore]) -> dict[str, list[float] | None]:
     bias = deltas.mean(0)
     return {"bias": [round(float(v), 3) for v in bias], "axes": [round(float(v), 3) for v in np.abs(deltas).mean(0)],
             "axes_less_bias": [round(float(v), 3) for v in np.abs(deltas - bias).mean(0)]}
+
+
+def pose_gain(faces: Sequence[FaceScore], least_spread: float = 1.0) -> list[float | None] | None:
+    """How far the swap turns per degree the original head turns, per axis (yaw, pitch, roll): the
+    slope of the swap's angle on the original's over the faces. 1 follows the head fully; a decoder
+    that never saw the destination's wider turns draws them smaller (below 1). None for an axis the
+    original barely moves on (spread under ``least_spread`` degrees)."""
+    pairs = [(f.pose_original, f.axes_delta) for f in faces if f.pose_original is not None and f.axes_delta]
+    if len(pairs) < 3:
+        return None
+    original, delta = (np.array(side, np.float64) for side in zip(*pairs))
+    gains: list[float | None] = []
+    for axis in range(3):
+        spread = original[:, axis].std()
+        if spread < least_spread:
+            gains.append(None)
+            continue
+        slope = np.cov(original[:, axis], delta[:, axis], bias=True)[0, 1] / spread ** 2
+        gains.append(round(float(1.0 + slope), 3))
+    return gains
 
 
 def headline(summary: dict[str, Any]) -> str:

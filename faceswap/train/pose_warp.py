@@ -24,31 +24,22 @@ _CENTRED = FACE_3D - FACE_3D[FIT].mean(0)
 _OUTLINE = float(_CENTRED[:17, 2].mean())       # depth of the jaw line: the head's edge and what lies beyond
 
 
+def turn_points(points: np.ndarray, yaw: float, pitch: float) -> np.ndarray:
+    """``(68, 2)`` landmarks where the fitted 3D face puts them once turned ``yaw`` degrees
+    (positive: towards the image's right, as align/pose.py) and ``pitch`` degrees (up)."""
+    points = np.asarray(points, np.float64)
+    return (points + _motion(points, yaw, pitch)(points, _CENTRED[:, 2])).astype(np.float32)
+
+
 def turn_maps(points: np.ndarray, size: int, yaw: float, pitch: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Turned ``(68, 2)`` landmarks and the ``(size, size)`` remap maps that draw the image turned
-    ``yaw`` degrees (positive: towards the image's right, as align/pose.py) and ``pitch`` (up).
+    """Turned landmarks (turn_points) and the ``(size, size)`` remap maps that draw the image turned.
 
     A pixel's move under a turn is linear in its position and its depth, so the warp needs only
     a smooth depth map: the 3D face's depths at the landmarks, the outline's on a ring around them.
     """
     points = np.asarray(points, np.float64)
-    rotation, scale = fit_view(points)
-    y, p = np.radians([-yaw, -pitch])
-    turn_y = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
-    turn_p = np.array([[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
-    # yaw about the viewer's vertical, pitch about the head's own ear-to-ear axis: with no roll
-    # (aligned crops) both add exactly to the angles align/pose.py measures
-    change = (turn_y @ rotation @ turn_p - rotation)[:2]
-    # image offset q = scale * (R[:2, :2] @ (x, y) + R[:2, 2] * z): solve for (x, y), then move = scale * change @ X
-    to_xy = np.linalg.inv(rotation[:2, :2])
-    per_offset = change[:, :2] @ to_xy
-    per_depth = scale * (change[:, 2] - per_offset @ rotation[:2, 2])
+    move = _motion(points, yaw, pitch)
     centre = points[FIT].mean(0)
-
-    def move(at: np.ndarray, depth: np.ndarray) -> np.ndarray:
-        return (at - centre) @ per_offset.T + depth[:, None] * per_depth
-
-    turned = points + move(points, _CENTRED[:, 2])
     reach = RING * np.sqrt(((points - centre) ** 2).sum(1)).max()
     angles = np.linspace(0, 2 * np.pi, RING_POINTS, endpoint=False)
     ring = centre + reach * np.c_[np.cos(angles), np.sin(angles)]
@@ -61,8 +52,25 @@ def turn_maps(points: np.ndarray, size: int, yaw: float, pitch: float) -> tuple[
     upsample = _upsampler(size)
     dense_x, dense_y = (upsample @ coarse[..., k] @ upsample.T for k in range(2))
     ramp = np.arange(size, dtype=np.float64)
+    turned = points + move(points, _CENTRED[:, 2])
     return (turned.astype(np.float32), (ramp[None, :] + dense_x).astype(np.float32),
             (ramp[:, None] + dense_y).astype(np.float32))
+
+
+def _motion(points: np.ndarray, yaw: float, pitch: float):
+    """``move(at, depth) -> (N, 2)``: how image points at these depths move under the turn."""
+    rotation, scale = fit_view(points)
+    y, p = np.radians([-yaw, -pitch])
+    turn_y = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
+    turn_p = np.array([[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
+    # yaw about the viewer's vertical, pitch about the head's own ear-to-ear axis: with no roll
+    # (aligned crops) both add exactly to the angles align/pose.py measures
+    change = (turn_y @ rotation @ turn_p - rotation)[:2]
+    # image offset q = scale * (R[:2, :2] @ (x, y) + R[:2, 2] * z): solve for (x, y), then move = scale * change @ X
+    per_offset = change[:, :2] @ np.linalg.inv(rotation[:2, :2])
+    per_depth = scale * (change[:, 2] - per_offset @ rotation[:2, 2])
+    centre = points[FIT].mean(0)
+    return lambda at, depth: (at - centre) @ per_offset.T + depth[:, None] * per_depth
 
 
 def _kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
