@@ -4,8 +4,10 @@ stay reproducible and leave every other random draw of a sample alone."""
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from faceswap.align.pose import head_pose, rotate_face
+from faceswap.train.checkpoint import load_checkpoint
 from faceswap.train.pose_warp import turn_maps
 from faceswap.train.samples import FacePairDataset, SampleConfig, load_face, make_sample
 from faceswap.train.session import run_training
@@ -51,7 +53,8 @@ def test_a_turned_sample_reads_as_turned_to_an_independent_landmarker(facesets_r
         assert abs(measured[0] - yaw) < 3.0 and abs(measured[1] - pitch) < 3.0, (yaw, pitch, measured)
 
 
-def test_pose_warp_is_reproducible_trains_and_leaves_the_other_draws_alone(facesets_root, train_ws, registry, cpu):
+def test_pose_warp_is_reproducible_leaves_other_draws_alone_and_resumes_exactly(facesets_root, train_ws, registry,
+                                                                               cpu):
     src, dst = faces(facesets_root, "src"), faces(facesets_root, "dst")
     plain = FacePairDataset(src, dst, SampleConfig(64, 1.6, warp=0), seed=4)
     turned = FacePairDataset(src, dst, SampleConfig(64, 1.6, warp=0, pose_warp=15), seed=4)
@@ -60,5 +63,10 @@ def test_pose_warp_is_reproducible_trains_and_leaves_the_other_draws_alone(faces
     assert np.abs(a["src"]["target"] - b["src"]["target"]).mean() > 0.01        # turned ...
     # ... but with the same crop, flip and colour: the face's mean colour stays within rounding
     assert np.allclose(a["src"]["target"].mean((1, 2)), b["src"]["target"].mean((1, 2)), atol=0.03)
-    summary = run_training(tiny_request(2, sample_options={"pose_warp": 10}), Workspace(train_ws), registry, cpu)
-    assert summary.iteration == 2 and np.isfinite(summary.last_losses["total"])
+    ws = Workspace(train_ws)
+    run_training(tiny_request(4, name="straight", sample_options={"pose_warp": 10}), ws, registry, cpu)
+    run_training(tiny_request(2, name="split", sample_options={"pose_warp": 10}), ws, registry, cpu)
+    summary = run_training(tiny_request(4, name="split"), ws, registry, cpu)      # the option is stored with the model
+    assert summary.iteration == 4 and np.isfinite(summary.last_losses["total"])
+    a, b = load_checkpoint(ws.model_dir("straight")).weights, load_checkpoint(ws.model_dir("split")).weights
+    assert all(torch.equal(a[k], b[k]) for k in a)                                # resumed bit-exactly
