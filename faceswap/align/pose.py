@@ -79,10 +79,17 @@ def _euler(rotation: np.ndarray) -> Pose:
     return Pose(float(-yaw), float(-pitch), float(roll))
 
 
-def rotate_face(yaw: float, pitch: float, roll: float) -> np.ndarray:
-    """``(68, 2)`` orthographic view of the 3D face at this pose (for tests and plots)."""
+def axis_turns(yaw: float, pitch: float, roll: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``(3, 3)`` rotations (Rz(roll), Ry(yaw), Rx(pitch)) of these angles in degrees, in the
+    documented sign convention: the head at that pose is ``Rz @ Ry @ Rx``."""
     y, p, r = np.radians([-yaw, -pitch, roll])
     rx = np.array([[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
     ry = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
     rz = np.array([[np.cos(r), -np.sin(r), 0], [np.sin(r), np.cos(r), 0], [0, 0, 1]])
+    return rz, ry, rx
+
+
+def rotate_face(yaw: float, pitch: float, roll: float) -> np.ndarray:
+    """``(68, 2)`` orthographic view of the 3D face at this pose (for tests and plots)."""
+    rz, ry, rx = axis_turns(yaw, pitch, roll)
     return (FACE_3D @ (rz @ ry @ rx).T)[:, :2]

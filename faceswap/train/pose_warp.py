@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 from faceswap.align.face3d import FACE_3D
-from faceswap.align.pose import FIT, fit_view
+from faceswap.align.pose import FIT, axis_turns, fit_view
 
 GRID = 17                       # the depth map is solved on GRID x GRID points and interpolated between
 RING = 1.3                      # a ring this many times the landmarks' reach from their centre ...
@@ -28,7 +28,7 @@ def turn_points(points: np.ndarray, yaw: float, pitch: float) -> np.ndarray:
     """``(68, 2)`` landmarks where the fitted 3D face puts them once turned ``yaw`` degrees
     (positive: towards the image's right, as align/pose.py) and ``pitch`` degrees (up)."""
     points = np.asarray(points, np.float64)
-    return (points + _motion(points, yaw, pitch)(points, _CENTRED[:, 2])).astype(np.float32)
+    return _landmarks_moved(points, _motion(points, yaw, pitch))
 
 
 def turn_maps(points: np.ndarray, size: int, yaw: float, pitch: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -52,17 +52,19 @@ def turn_maps(points: np.ndarray, size: int, yaw: float, pitch: float) -> tuple[
     upsample = _upsampler(size)
     dense_x, dense_y = (upsample @ coarse[..., k] @ upsample.T for k in range(2))
     ramp = np.arange(size, dtype=np.float64)
-    turned = points + move(points, _CENTRED[:, 2])
-    return (turned.astype(np.float32), (ramp[None, :] + dense_x).astype(np.float32),
+    return (_landmarks_moved(points, move), (ramp[None, :] + dense_x).astype(np.float32),
             (ramp[:, None] + dense_y).astype(np.float32))
+
+
+def _landmarks_moved(points: np.ndarray, move) -> np.ndarray:
+    """The 68 landmarks moved as the 3D face's points at their depths."""
+    return (points + move(points, _CENTRED[:, 2])).astype(np.float32)
 
 
 def _motion(points: np.ndarray, yaw: float, pitch: float):
     """``move(at, depth) -> (N, 2)``: how image points at these depths move under the turn."""
     rotation, scale = fit_view(points)
-    y, p = np.radians([-yaw, -pitch])
-    turn_y = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
-    turn_p = np.array([[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
+    _, turn_y, turn_p = axis_turns(yaw, pitch)
     # yaw about the viewer's vertical, pitch about the head's own ear-to-ear axis: with no roll
     # (aligned crops) both add exactly to the angles align/pose.py measures
     change = (turn_y @ rotation @ turn_p - rotation)[:2]
