@@ -54,7 +54,7 @@ def mask_command() -> None:
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=5e-4, show_default=True,
               help="AdamW learning rate.")
 @click.option("--lr-schedule", type=click.Choice(["constant", "cosine"]), default="constant", show_default=True,
-              help="cosine: warm up, then decay towards 10% at --iters.")
+              help="cosine: warm up, then decay towards 10% at --iters (given only --minutes: at the end of the time).")
 @run_options(preview="face | truth | predicted")
 @click.pass_obj
 def train_command(app: AppContext, faces: tuple[str, ...], name: str, init: str, synthetic: bool, resolution: int,

@@ -69,9 +69,12 @@ class BatchSize(click.ParamType):
                    f"memory. Out of memory during training halves the batch and goes on (stored for resume).")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True),
               help="Learning rate of the optimiser [default: the preset's own (full: 5e-5, as DeepFaceLab's SAEHD), "
-                   f"else 5e-4 for models of up to 128 px such as the quick presets and 5e-5 above{STORED}].")
-@click.option("--lr-schedule", type=click.Choice(["constant", "cosine"]),
-              help=f"cosine: warm up, then decay towards 10% at --iters [default: constant{STORED}].")
+                   f"else for models of up to 128 px such as the quick presets 5e-4, or 1e-3 where the rate decays (a "
+                   f"cosine schedule, e.g. the default for --minutes), and 5e-5 above{STORED}].")
+@click.option("--lr-schedule", type=click.Choice(["auto", "constant", "cosine"]),
+              help="cosine: warm up, then decay towards 10% at --iters (given only --minutes: at the end of the time, "
+                   "planned from the run's speed); auto: cosine for a run given --minutes and no --iters, else "
+                   f"constant [default: auto{STORED}].")
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS),
               help=f"Optimiser of a new model [default: the preset's own (full: adabelief), else {DEFAULT_OPTIMIZER}]; "
                    "a resumed model keeps its own (another one is refused: its moments would not carry over).")

@@ -14,6 +14,7 @@ from torch import nn
 
 from faceswap.errors import DeviceError
 from faceswap.train.adversarial import DISCRIMINATOR_PREFIX
+from faceswap.train.budget import BudgetPlan, needs_plan, schedule_of
 from faceswap.train.checkpoint import TrainerState
 from faceswap.train.memory import free_memory, is_out_of_memory
 from faceswap.train.optimizers import UpdateDropout
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 AUTO_BATCH = 0          # --batch auto: the largest batch the device fits (train/memory.py)
-DEFAULT_SETTINGS: dict[str, Any] = {"batch": 8, "lr_schedule": "constant", "warmup": 100, "clip_grad": 1.0,
+DEFAULT_SETTINGS: dict[str, Any] = {"batch": 8, "lr_schedule": "auto", "warmup": 100, "clip_grad": 1.0,
                                     "amp": True, "lr_dropout": 0.0}
 
 
@@ -32,12 +33,13 @@ class TrainSettings:
     """How long and how fast to train.
 
     None means "not asked": a resumed model's stored value (train/stored.py), else the default
-    (DEFAULT_SETTINGS; ``lr``: default_learning_rate of the model's resolution).
+    (DEFAULT_SETTINGS; ``lr``: default_learning_rate of the model's resolution and schedule).
     """
 
     batch: int | None = None          # AUTO_BATCH: the largest that fits the device
     lr: float | None = None
-    lr_schedule: str | None = None    # "constant", or "cosine": warm-up then cosine decay to 10% at `iters`
+    lr_schedule: str | None = None    # "constant"; "cosine": warm-up, then cosine decay to 10% at `iters` (a
+    #                                   --minutes run: at the end of its time); "auto": see budget.schedule_of
     warmup: int | None = None
     clip_grad: float | None = None    # 0 = no clipping
     iters: int = 0                    # stop when the model has trained this many iterations (0: no limit)
@@ -45,6 +47,7 @@ class TrainSettings:
     amp: bool | None = None           # mixed precision on CUDA (ignored on CPU)
     optimizer: str | None = None      # adamw or adabelief; None: a resumed model's own, else the default
     lr_dropout: float | None = None   # chance that one parameter element skips a step's update
+    schedule_span: tuple[int, int] | None = None    # a --minutes run's planned decay (train/budget.py)
 
     def with_defaults(self) -> TrainSettings:
         """These settings with every value not asked for set to its default."""
@@ -101,6 +104,7 @@ def train(run: TrainingRun, hooks: Iterable[Hook]) -> str:
     if run.state.samples < 0:           # a checkpoint from before samples were counted
         run.state.samples = run.state.iteration * run.settings.batch
     run.state.batch = run.settings.batch
+    plan = BudgetPlan(run.state.iteration, started, run.settings.minutes) if needs_plan(run.settings) else None
     for hook in list(hooks):
         if not _call(hook, "on_start", run):
             hooks.remove(hook)
@@ -111,6 +115,8 @@ def train(run: TrainingRun, hooks: Iterable[Hook]) -> str:
             run.state.iteration += 1
             run.state.samples += run.settings.batch
             run.state.seconds += time.monotonic() - step_started
+            if plan is not None:
+                run.settings = plan.after_step(run.settings, run.state.iteration, time.monotonic())
             for hook in list(hooks):
                 if not _call(hook, "after_step", run, losses):
                     hooks.remove(hook)
@@ -236,12 +242,13 @@ def _has_grads(optimizer: torch.optim.Optimizer) -> bool:
 
 def learning_rate(settings: TrainSettings, iteration: int) -> float:
     """The learning rate at ``iteration`` (a pure function, so resuming needs no scheduler state)."""
-    if settings.lr_schedule == "constant":
+    if schedule_of(settings) == "constant":
         return settings.lr
     warm = min(1.0, (iteration + 1) / max(1, settings.warmup))
-    if not settings.iters:
+    start, end = (0, settings.iters) if settings.iters else (settings.schedule_span or (0, 0))
+    if end <= start:
         return settings.lr * warm
-    progress = min(1.0, iteration / settings.iters)
+    progress = min(1.0, max(0.0, (iteration - start) / (end - start)))
     return settings.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 

@@ -45,11 +45,14 @@ class AdaBelief(torch.optim.Optimizer):
         return None
 
 
-def default_learning_rate(resolution: int) -> float:
+def default_learning_rate(resolution: int, decaying: bool = False) -> float:
     """The learning rate when none is given: 5e-4 for small models (CPU presets: measured 10x faster
-    to follow the destination than 5e-5, benchmarks/train_knobs.py and quality.py), DeepFaceLab's
-    5e-5 above 128 px (large GPU models)."""
-    return 5e-4 if resolution <= 128 else 5e-5
+    to follow the destination than 5e-5, benchmarks/train_knobs.py and quality.py), 1e-3 where the
+    run decays it (a cosine over a time budget: better than 5e-4 decayed, while 1e-3 held constant
+    is worse; quality.py, README), DeepFaceLab's 5e-5 above 128 px (large GPU models)."""
+    if resolution > 128:
+        return 5e-5
+    return 1e-3 if decaying else 5e-4
 
 
 def make_optimizer(name: str, params: Iterable[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:

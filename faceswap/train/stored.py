@@ -18,6 +18,7 @@ from typing import Any
 
 from faceswap.model_api import PresetTraining
 from faceswap.options import build_options, options_to_dict
+from faceswap.train.budget import schedule_of
 from faceswap.train.loop import AUTO_BATCH, TrainSettings
 from faceswap.train.losses import LossConfig
 from faceswap.train.optimizers import default_learning_rate
@@ -42,7 +43,7 @@ def resolve_training(asked: TrainSettings, loss_asked: Mapping[str, Any], sample
     stored = checkpoint.model_info.get("training") if checkpoint else None
     changes: list[str] = []
     settings = resolve_settings(asked, (stored or {}).get("settings", {}), checkpoint.state.batch if checkpoint else 0,
-                                tuned.lr or default_learning_rate(options.resolution), changes)
+                                tuned.lr, options.resolution, changes)
     loss = resolve_options(LossConfig, stored.get("loss") if stored else None, loss_asked, "loss", changes,
                            new_defaults=None if checkpoint else tuned.loss)
     sample = resolve_options(SampleConfig, stored.get("sample") if stored else None, sample_asked, "sample", changes,
@@ -53,11 +54,13 @@ def resolve_training(asked: TrainSettings, loss_asked: Mapping[str, Any], sample
     return settings, loss, sample
 
 
-def resolve_settings(asked: TrainSettings, stored: Mapping[str, Any], stored_batch: int, default_lr: float,
-                     changes: list[str]) -> TrainSettings:
+def resolve_settings(asked: TrainSettings, stored: Mapping[str, Any], stored_batch: int, preset_lr: float | None,
+                     resolution: int, changes: list[str]) -> TrainSettings:
     """``asked`` with what it leaves open filled from ``stored`` (then defaults); differences go to ``changes``.
 
-    The batch comes back as AUTO_BATCH when asked for: the caller measures it.
+    The learning rate none of them gives is the preset's, else the default for the model's
+    ``resolution`` and whether this run decays it. The batch comes back as AUTO_BATCH when asked
+    for: the caller measures it.
     """
     values: dict[str, Any] = {}
     for name, flag in {**STORED_SETTINGS, "batch": "--batch"}.items():
@@ -67,7 +70,10 @@ def resolve_settings(asked: TrainSettings, stored: Mapping[str, Any], stored_bat
         if given is not None and before is not None and given != before and given != AUTO_BATCH:
             changes.append(f"{flag} {before} -> {given}")
     settings = dataclasses.replace(asked, **values).with_defaults()
-    return settings if settings.lr is not None else dataclasses.replace(settings, lr=default_lr)
+    if settings.lr is not None:
+        return settings
+    decaying = schedule_of(settings) == "cosine"
+    return dataclasses.replace(settings, lr=preset_lr or default_learning_rate(resolution, decaying))
 
 
 def resolve_options(options_cls: type, stored: Mapping[str, Any] | None, asked: Mapping[str, Any], kind: str,
