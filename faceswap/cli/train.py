@@ -81,11 +81,6 @@ class BatchSize(click.ParamType):
 @click.option("--lr-dropout", type=click.FloatRange(0, 0.9),
               help="Learning-rate dropout: the chance that a weight skips a step's update (DeepFaceLab uses 0.3 "
                    f"late in training) [default: 0{STORED}].")
-@click.option("--anchor", type=click.FloatRange(min=0), metavar="STRENGTH",
-              help="Pull every weight back toward where training started (the prior a new model starts from), a "
-                   "share lr x STRENGTH of the way each step, so fine-tuning keeps what the prior knew (e.g. the head "
-                   f"turns the source clip lacks); a resumed model that turns it on is anchored where it is [default: "
-                   f"0, off{STORED}].")
 @click.option("--clip-grad", type=click.FloatRange(min=0),
               help=f"Clip the gradient norm to this (0: no clipping) [default: 1.0{STORED}].")
 @run_options(preview="a preview grid", auto_workers=True)
@@ -95,9 +90,8 @@ class BatchSize(click.ParamType):
 def train_command(app: AppContext, plugin: str, name: str | None, src: tuple[str, ...], dst: tuple[str, ...],
                   faces: tuple[str, ...], pretrain: bool, init: str, preset: str | None, overrides: tuple[str, ...],
                   batch: int | None, lr: float | None, lr_schedule: str | None, optimizer: str | None,
-                  lr_dropout: float | None, anchor: float | None, clip_grad: float | None, iters: int, minutes: float,
-                  preview_every: int, save_minutes: float, backups: int, workers: int | None, seed: int | None,
-                  amp: bool | None) -> None:
+                  lr_dropout: float | None, clip_grad: float | None, iters: int, minutes: float, preview_every: int,
+                  save_minutes: float, backups: int, workers: int | None, seed: int | None, amp: bool | None) -> None:
     """Train a face model on two face sets (default: 'src' and 'dst').
 
     Learns to rebuild both people's faces with one shared encoder, so that merge can
@@ -105,7 +99,7 @@ def train_command(app: AppContext, plugin: str, name: str | None, src: tuple[str
     or Ctrl-C; run it again to resume.
 
     The first training stores the loss (-O loss.*) and sample (-O sample.*) options and
-    the settings --lr, --lr-schedule, --lr-dropout, --anchor, --clip-grad, --amp and --batch with
+    the settings --lr, --lr-schedule, --lr-dropout, --clip-grad, --amp and --batch with
     the model: a resume uses them without repeating them; one given anew replaces the
     stored value (one warning line says so). Starts by saying how many torch threads and
     loader workers it uses for the cores at hand (--threads, --workers override).
@@ -129,8 +123,7 @@ def train_command(app: AppContext, plugin: str, name: str | None, src: tuple[str
         model_options={**toml_model, **options.get("model", {})},
         loss_options=options.get("loss", {}), sample_options=options.get("sample", {}),
         settings=TrainSettings(batch=batch, lr=lr, lr_schedule=lr_schedule, clip_grad=clip_grad, iters=iters,
-                               minutes=minutes, amp=amp, optimizer=optimizer, lr_dropout=lr_dropout,
-                               anchor=anchor),
+                               minutes=minutes, amp=amp, optimizer=optimizer, lr_dropout=lr_dropout),
         seed=seed, preview_every=preview_every, save_minutes=save_minutes, backups=backups,
         workers=plan.workers, init=init, pretrain=pretrain,
     )

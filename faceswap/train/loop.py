@@ -14,7 +14,6 @@ from torch import nn
 
 from faceswap.errors import DeviceError
 from faceswap.train.adversarial import DISCRIMINATOR_PREFIX
-from faceswap.train.anchor import AnchorPull
 from faceswap.train.budget import BudgetPlan, needs_plan, schedule_of
 from faceswap.train.checkpoint import TrainerState
 from faceswap.train.memory import free_memory, is_out_of_memory
@@ -26,7 +25,7 @@ log = logging.getLogger(__name__)
 
 AUTO_BATCH = 0          # --batch auto: the largest batch the device fits (train/memory.py)
 DEFAULT_SETTINGS: dict[str, Any] = {"batch": 8, "lr_schedule": "auto", "warmup": 100, "clip_grad": 1.0,
-                                    "amp": True, "lr_dropout": 0.0, "anchor": 0.0}
+                                    "amp": True, "lr_dropout": 0.0}
 
 
 @dataclass(frozen=True)
@@ -48,7 +47,6 @@ class TrainSettings:
     amp: bool | None = None           # mixed precision on CUDA (ignored on CPU)
     optimizer: str | None = None      # adamw or adabelief; None: a resumed model's own, else the default
     lr_dropout: float | None = None   # chance that one parameter element skips a step's update
-    anchor: float | None = None       # pull toward the starting weights per unit of lr (train/anchor.py; 0: off)
     schedule_span: tuple[int, int] | None = None    # a --minutes run's planned decay (train/budget.py)
 
     def with_defaults(self) -> TrainSettings:
@@ -216,13 +214,12 @@ def forward_backward(run: TrainingRun, batch: Any, scaler: torch.amp.GradScaler,
 
 
 def update(run: TrainingRun, scaler: torch.amp.GradScaler, step: int) -> None:
-    """Clip the gradients and step the optimisers (with learning-rate dropout and the anchor's pull)."""
+    """Clip the gradients and step the optimisers (with learning-rate dropout)."""
     settings = run.settings
     if settings.clip_grad > 0:
         scaler.unscale_(run.optimizer)
         torch.nn.utils.clip_grad_norm_(run.model.parameters(), settings.clip_grad)
-    with AnchorPull(run.optimizer, settings.anchor), \
-            UpdateDropout(run.model.parameters(), settings.lr_dropout, run.state.seed * 1_000_003 + step):
+    with UpdateDropout(run.model.parameters(), settings.lr_dropout, run.state.seed * 1_000_003 + step):
         scaler.step(run.optimizer)
     if run.adversary_optimizer is not None and _has_grads(run.adversary_optimizer):
         scaler.step(run.adversary_optimizer)

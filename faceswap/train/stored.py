@@ -1,7 +1,7 @@
 """Training options stored with a model, so that a resume without repeating them trains alike.
 
 At a model's first training the resolved settings (learning rate, its schedule and warm-up,
-gradient clipping, learning-rate dropout, the anchor's pull, mixed precision) and every loss and sample option
+gradient clipping, learning-rate dropout, mixed precision) and every loss and sample option
 go into model.json under "training"; the batch goes into trainer.json, because an
 out-of-memory error changes it mid-run. A resumed run takes each value from the command line
 when given, else from the model, else the default. A given value that differs from the
@@ -27,7 +27,7 @@ from faceswap.train.samples import SampleConfig
 log = logging.getLogger(__name__)
 
 STORED_SETTINGS = {"lr": "--lr", "lr_schedule": "--lr-schedule", "warmup": "warmup", "clip_grad": "--clip-grad",
-                   "lr_dropout": "--lr-dropout", "anchor": "--anchor", "amp": "--amp"}
+                   "lr_dropout": "--lr-dropout", "amp": "--amp"}
 SAMPLE_FROM_MODEL = ("resolution", "coverage")      # set by the model's options, not stored here
 
 
