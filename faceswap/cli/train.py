@@ -70,7 +70,8 @@ class BatchSize(click.ParamType):
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True),
               help="Learning rate of the optimiser [default: the preset's own (full: 5e-5, as DeepFaceLab's SAEHD), "
                    f"else for models of up to 128 px such as the quick presets 5e-4, or 1e-3 where the rate decays (a "
-                   f"cosine schedule, e.g. the default for --minutes), and 5e-5 above{STORED}].")
+                   f"cosine schedule, e.g. the default for --minutes), and 5e-5 above; a resumed model keeps a rate "
+                   f"given before, while a default one is chosen again for the run's schedule].")
 @click.option("--lr-schedule", type=click.Choice(["auto", "constant", "cosine"]),
               help="cosine: warm up, then decay towards 10% at --iters (given only --minutes: at the end of the time, "
                    "planned from the run's speed); auto: cosine for a run given --minutes and no --iters, else "

@@ -45,7 +45,8 @@ class ProgressHook(Hook):
 
 
 class LossLogHook(Hook):
-    """Append every step's losses to loss.jsonl and keep a recent history in the trainer state."""
+    """Append every step's losses (and learning rate) to loss.jsonl; keep a recent history of the losses in the
+    trainer state."""
 
     what = "the loss log"
 
@@ -56,9 +57,10 @@ class LossLogHook(Hook):
         entry = {"iteration": run.state.iteration, **{k: round(v, 6) for k, v in losses.items()}}
         run.state.losses.append(entry)
         del run.state.losses[:-HISTORY_KEEP]
-        if run.is_main:
+        if run.is_main:     # the file also says the learning rate the step used (a decaying run's schedule)
+            logged = {**entry, "lr": float(f"{run.optimizer.param_groups[0]['lr']:.4g}")}
             with open(self.path, "a", encoding="utf-8") as handle:
-                handle.write(json.dumps(entry) + "\n")
+                handle.write(json.dumps(logged) + "\n")
 
 
 class PreviewHook(Hook):

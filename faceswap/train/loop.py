@@ -48,6 +48,8 @@ class TrainSettings:
     optimizer: str | None = None      # adamw or adabelief; None: a resumed model's own, else the default
     lr_dropout: float | None = None   # chance that one parameter element skips a step's update
     schedule_span: tuple[int, int] | None = None    # a --minutes run's planned decay (train/budget.py)
+    lr_by_default: bool = False       # lr neither asked for nor stored: chosen for this run's schedule, stored
+    #                                   as unset so that a resume chooses again (stored.resolve_settings)
 
     def with_defaults(self) -> TrainSettings:
         """These settings with every value not asked for set to its default."""

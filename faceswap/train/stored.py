@@ -59,7 +59,8 @@ def resolve_settings(asked: TrainSettings, stored: Mapping[str, Any], stored_bat
     """``asked`` with what it leaves open filled from ``stored`` (then defaults); differences go to ``changes``.
 
     The learning rate none of them gives is the preset's, else the default for the model's
-    ``resolution`` and whether this run decays it. The batch comes back as AUTO_BATCH when asked
+    ``resolution`` and whether this run decays it; it is stored as unset, so each resume chooses
+    it again for its own schedule. The batch comes back as AUTO_BATCH when asked
     for: the caller measures it.
     """
     values: dict[str, Any] = {}
@@ -73,7 +74,8 @@ def resolve_settings(asked: TrainSettings, stored: Mapping[str, Any], stored_bat
     if settings.lr is not None:
         return settings
     decaying = schedule_of(settings) == "cosine"
-    return dataclasses.replace(settings, lr=preset_lr or default_learning_rate(resolution, decaying))
+    return dataclasses.replace(settings, lr=preset_lr or default_learning_rate(resolution, decaying),
+                               lr_by_default=True)
 
 
 def resolve_options(options_cls: type, stored: Mapping[str, Any] | None, asked: Mapping[str, Any], kind: str,
@@ -100,5 +102,8 @@ def resolve_options(options_cls: type, stored: Mapping[str, Any] | None, asked: 
 def training_record(settings: TrainSettings, loss: Any, sample: Any) -> dict[str, Any]:
     """What model.json keeps under "training"."""
     sample_values = {k: v for k, v in options_to_dict(sample).items() if k not in SAMPLE_FROM_MODEL}
-    return {"settings": {name: getattr(settings, name) for name in STORED_SETTINGS},
+    values = {name: getattr(settings, name) for name in STORED_SETTINGS}
+    if settings.lr_by_default:      # the default follows the schedule: a resume without a budget must not keep
+        values["lr"] = None         # a decaying run's higher rate held constant (measured worse, README)
+    return {"settings": values,
             "loss": options_to_dict(loss), "sample": sample_values}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -91,6 +92,8 @@ def test_a_minutes_run_ends_near_the_floor_of_its_decay(train_ws, registry, cpu,
     assert start == 0 and end > 5
     # the step the loop ran last used the decayed rate (the timing of a shared machine moves where in the decay)
     assert run.optimizer.param_groups[0]["lr"] < 0.8 * run.settings.lr
+    logged = [json.loads(line)["lr"] for line in (prepared.folder / "loss.jsonl").read_text().splitlines()]
+    assert logged[-1] == pytest.approx(run.optimizer.param_groups[0]["lr"], rel=1e-3) and max(logged) > logged[-1]
 
 
 def test_a_new_small_model_decaying_its_rate_starts_from_twice_the_constant_default():
@@ -101,3 +104,21 @@ def test_a_new_small_model_decaying_its_rate_starts_from_twice_the_constant_defa
     assert resolve_settings(asked, {}, 0, 5e-5, 128, []).lr == 5e-5                  # a preset's own rate
     assert resolve_settings(asked, {"lr": 5e-4, "lr_schedule": "auto"}, 8, None, 128, []).lr == 5e-4   # stored
     assert resolve_settings(asked, {}, 0, None, 256, []).lr == 5e-5                   # large models: as DeepFaceLab
+
+
+def test_a_default_rate_is_chosen_again_when_the_model_resumes(train_ws, registry, cpu):
+    """A model a --minutes run started (decaying from 1e-3) resumes without a budget at 5e-4, not 1e-3 held constant."""
+    from faceswap.train.checkpoint import read_model_info
+    from faceswap.train.session import run_training
+
+    ws = Workspace(train_ws)
+    request = tiny_request(0, name="budgeted")
+    run_training(dataclasses.replace(request, settings=TrainSettings(batch=4, minutes=0.03)), ws, registry, cpu)
+    stored = read_model_info(ws.model_dir("budgeted"))["training"]["settings"]
+    assert stored["lr"] is None and stored["lr_schedule"] == "auto"
+    held = prepare_training(dataclasses.replace(request, settings=TrainSettings(iters=1000)), ws, registry, cpu)
+    decaying = prepare_training(dataclasses.replace(request, settings=TrainSettings(minutes=5.0)), ws, registry, cpu)
+    assert (held.run.settings.lr, decaying.run.settings.lr) == (5e-4, 1e-3)
+    given = prepare_training(dataclasses.replace(request, settings=TrainSettings(iters=1000, lr=2e-4)), ws, registry,
+                             cpu)
+    assert given.run.settings.lr == 2e-4 and not given.run.settings.lr_by_default
