@@ -69,9 +69,9 @@ class BatchSize(click.ParamType):
                    f"memory. Out of memory during training halves the batch and goes on (stored for resume).")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True),
               help="Learning rate of the optimiser [default: the preset's own (full: 5e-5, as DeepFaceLab's SAEHD), "
-                   f"else for models of up to 128 px such as the quick presets 5e-4, or 1e-3 where the rate decays (a "
-                   f"cosine schedule, e.g. the default for --minutes), and 5e-5 above; a resumed model keeps a rate "
-                   f"given before, while a default one is chosen again for the run's schedule].")
+                   "else for models of up to 128 px such as the quick presets 5e-4, or 1e-3 where the rate decays (a "
+                   "cosine schedule, e.g. the default for --minutes), and 5e-5 above; a resumed model keeps a rate "
+                   "given before, while a default one is chosen again for the run's schedule].")
 @click.option("--lr-schedule", type=click.Choice(["auto", "constant", "cosine"]),
               help="cosine: warm up, then decay towards 10% at --iters (given only --minutes: at the end of the time, "
                    "planned from the run's speed); auto: cosine for a run given --minutes and no --iters, else "
@@ -82,6 +82,10 @@ class BatchSize(click.ParamType):
 @click.option("--lr-dropout", type=click.FloatRange(0, 0.9),
               help="Learning-rate dropout: the chance that a weight skips a step's update (DeepFaceLab uses 0.3 "
                    f"late in training) [default: 0{STORED}].")
+@click.option("--warp-until", type=click.FloatRange(0, 1), metavar="SHARE",
+              help="Train on randomly warped inputs for this share of the run (of --iters, or of a --minutes run's "
+                   "planned decay), then on the plain faces, as DeepFaceLab users turn random_warp off late for "
+                   f"detail; a --minutes run at a constant rate warps throughout [default: 1, always{STORED}].")
 @click.option("--clip-grad", type=click.FloatRange(min=0),
               help=f"Clip the gradient norm to this (0: no clipping) [default: 1.0{STORED}].")
 @run_options(preview="a preview grid", auto_workers=True)
@@ -91,8 +95,9 @@ class BatchSize(click.ParamType):
 def train_command(app: AppContext, plugin: str, name: str | None, src: tuple[str, ...], dst: tuple[str, ...],
                   faces: tuple[str, ...], pretrain: bool, init: str, preset: str | None, overrides: tuple[str, ...],
                   batch: int | None, lr: float | None, lr_schedule: str | None, optimizer: str | None,
-                  lr_dropout: float | None, clip_grad: float | None, iters: int, minutes: float, preview_every: int,
-                  save_minutes: float, backups: int, workers: int | None, seed: int | None, amp: bool | None) -> None:
+                  lr_dropout: float | None, warp_until: float | None, clip_grad: float | None, iters: int,
+                  minutes: float, preview_every: int, save_minutes: float, backups: int, workers: int | None,
+                  seed: int | None, amp: bool | None) -> None:
     """Train a face model on two face sets (default: 'src' and 'dst').
 
     Learns to rebuild both people's faces with one shared encoder, so that merge can
@@ -100,7 +105,7 @@ def train_command(app: AppContext, plugin: str, name: str | None, src: tuple[str
     or Ctrl-C; run it again to resume.
 
     The first training stores the loss (-O loss.*) and sample (-O sample.*) options and
-    the settings --lr, --lr-schedule, --lr-dropout, --clip-grad, --amp and --batch with
+    the settings --lr, --lr-schedule, --lr-dropout, --warp-until, --clip-grad, --amp and --batch with
     the model: a resume uses them without repeating them; one given anew replaces the
     stored value (one warning line says so). Starts by saying how many torch threads and
     loader workers it uses for the cores at hand (--threads, --workers override).
@@ -124,7 +129,8 @@ def train_command(app: AppContext, plugin: str, name: str | None, src: tuple[str
         model_options={**toml_model, **options.get("model", {})},
         loss_options=options.get("loss", {}), sample_options=options.get("sample", {}),
         settings=TrainSettings(batch=batch, lr=lr, lr_schedule=lr_schedule, clip_grad=clip_grad, iters=iters,
-                               minutes=minutes, amp=amp, optimizer=optimizer, lr_dropout=lr_dropout),
+                               minutes=minutes, amp=amp, optimizer=optimizer, lr_dropout=lr_dropout,
+                               warp_until=warp_until),
         seed=seed, preview_every=preview_every, save_minutes=save_minutes, backups=backups,
         workers=plan.workers, init=init, pretrain=pretrain,
     )

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 AUTO_BATCH = 0          # --batch auto: the largest batch the device fits (train/memory.py)
 DEFAULT_SETTINGS: dict[str, Any] = {"batch": 8, "lr_schedule": "auto", "warmup": 100, "clip_grad": 1.0,
-                                    "amp": True, "lr_dropout": 0.0}
+                                    "amp": True, "lr_dropout": 0.0, "warp_until": 1.0}
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ class TrainSettings:
     amp: bool | None = None           # mixed precision on CUDA (ignored on CPU)
     optimizer: str | None = None      # adamw or adabelief; None: a resumed model's own, else the default
     lr_dropout: float | None = None   # chance that one parameter element skips a step's update
+    warp_until: float | None = None   # share of the run (its --iters or planned decay) trained on randomly warped
+    #                                   inputs; the rest sees the plain faces (DeepFaceLab's random_warp turned off)
     schedule_span: tuple[int, int] | None = None    # a --minutes run's planned decay (train/budget.py)
     lr_by_default: bool = False       # lr neither asked for nor stored: chosen for this run's schedule, stored
     #                                   as unset so that a resume chooses again (stored.resolve_settings)
@@ -204,6 +206,8 @@ def forward_backward(run: TrainingRun, batch: Any, scaler: torch.amp.GradScaler,
     settings = run.settings
     for group in run.optimizer.param_groups:
         group["lr"] = learning_rate(settings, step)
+    if warp_is_over(settings, step):    # the loader's targets are the same faces without the random warp
+        batch = {side: {**data, "input": data["target"]} for side, data in batch.items()}
     run.step_module.train()
     with torch.autocast(run.device.type, enabled=scaler.is_enabled()):
         terms = run.step_module(batch, step)
@@ -247,11 +251,27 @@ def learning_rate(settings: TrainSettings, iteration: int) -> float:
     if schedule_of(settings) == "constant":
         return settings.lr
     warm = min(1.0, (iteration + 1) / max(1, settings.warmup))
+    progress = run_progress(settings, iteration)
+    if progress is None:
+        return settings.lr * warm
+    return settings.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def run_progress(settings: TrainSettings, iteration: int) -> float | None:
+    """How far (0..1) ``iteration`` is through the run's span: its --iters, else a --minutes run's planned
+    decay (train/budget.py); None without one (e.g. a --minutes run at a constant rate)."""
     start, end = (0, settings.iters) if settings.iters else (settings.schedule_span or (0, 0))
     if end <= start:
-        return settings.lr * warm
-    progress = min(1.0, max(0.0, (iteration - start) / (end - start)))
-    return settings.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+        return None
+    return min(1.0, max(0.0, (iteration - start) / (end - start)))
+
+
+def warp_is_over(settings: TrainSettings, iteration: int) -> bool:
+    """True once the run is past ``warp_until`` of its span: inputs are then the plain faces."""
+    if settings.warp_until is None or settings.warp_until >= 1:
+        return False
+    progress = run_progress(settings, iteration)
+    return progress is not None and progress >= settings.warp_until
 
 
 def _should_stop(run: TrainingRun, started: float) -> str:

@@ -27,7 +27,7 @@ from faceswap.train.samples import SampleConfig
 log = logging.getLogger(__name__)
 
 STORED_SETTINGS = {"lr": "--lr", "lr_schedule": "--lr-schedule", "warmup": "warmup", "clip_grad": "--clip-grad",
-                   "lr_dropout": "--lr-dropout", "amp": "--amp"}
+                   "lr_dropout": "--lr-dropout", "warp_until": "--warp-until", "amp": "--amp"}
 SAMPLE_FROM_MODEL = ("resolution", "coverage")      # set by the model's options, not stored here
 
 

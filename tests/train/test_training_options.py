@@ -95,3 +95,23 @@ def test_a_new_model_without_a_preset_gets_quick128_and_a_resumed_one_keeps_its_
     new = prepare_training(tiny_request(1, name="new", preset=None, model_options={}, init="none"), ws, registry, cpu)
     options = new.run.model.options
     assert (options.resolution, options.double_res, options.half_input) == (128, True, True)
+
+
+def test_warp_until_trains_on_the_plain_faces_for_the_rest_of_the_run(train_ws, registry, cpu):
+    from faceswap.train.loop import TrainSettings, warp_is_over
+
+    ws = Workspace(train_ws)
+
+    def trained(name: str, warp_until: float, sample_options: dict | None = None) -> dict:
+        request = tiny_request(3, name=name, init="none", sample_options=sample_options or {})
+        settings = dataclasses.replace(request.settings, warp_until=warp_until)
+        run_training(dataclasses.replace(request, settings=settings), ws, registry, cpu)
+        return weights(ws.model_dir(name))
+
+    unwarped, cut, warped = trained("unwarped", 1.0, {"warp": 0.0}), trained("cut", 0.0), trained("warped", 1.0)
+    assert all(torch.equal(unwarped[k], cut[k]) for k in unwarped)       # inputs = the loader's unwarped targets
+    assert not all(torch.equal(warped[k], cut[k]) for k in warped)
+    late = TrainSettings(iters=100, warp_until=0.75)
+    assert [warp_is_over(late, i) for i in (0, 74, 75, 99)] == [False, False, True, True]
+    assert not warp_is_over(TrainSettings(minutes=5.0, lr_schedule="constant", warp_until=0.5), 10_000)
+    assert warp_is_over(TrainSettings(minutes=5.0, warp_until=0.5, schedule_span=(0, 400)), 200)
