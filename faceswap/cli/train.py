@@ -11,7 +11,7 @@ from faceswap.errors import InputError
 from faceswap.options import parse_overrides
 from faceswap.runtime.cores import asked_threads, busy_load, plan_training, usable_cores
 from faceswap.train.autobatch import AUTO_BATCH_MAX, MARGIN
-from faceswap.train.loop import AUTO_BATCH, DEFAULT_SETTINGS, TrainSettings
+from faceswap.train.loop import AUTO_BATCH, AUTO_WARP_UNTIL, DEFAULT_SETTINGS, TrainSettings
 from faceswap.train.optimizers import DEFAULT_OPTIMIZER, OPTIMIZERS
 from faceswap.train.session import TrainRequest, model_lock, prepare_training
 
@@ -85,7 +85,9 @@ class BatchSize(click.ParamType):
 @click.option("--warp-until", type=click.FloatRange(0, 1), metavar="SHARE",
               help="Train on randomly warped inputs for this share of the run (of --iters, or of a --minutes run's "
                    "planned decay), then on the plain faces, as DeepFaceLab users turn random_warp off late for "
-                   f"detail; a --minutes run at a constant rate warps throughout [default: 1, always{STORED}].")
+                   "detail (measured: more likeness and sharpness in 30 minutes); a --minutes run at a constant rate "
+                   f"warps throughout [default: {AUTO_WARP_UNTIL} for a run given --minutes and no --iters (whose "
+                   f"decay the time plans), else 1, always; a value given before is kept on resume].")
 @click.option("--clip-grad", type=click.FloatRange(min=0),
               help=f"Clip the gradient norm to this (0: no clipping) [default: 1.0{STORED}].")
 @run_options(preview="a preview grid", auto_workers=True)

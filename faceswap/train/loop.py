@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 AUTO_BATCH = 0          # --batch auto: the largest batch the device fits (train/memory.py)
 DEFAULT_SETTINGS: dict[str, Any] = {"batch": 8, "lr_schedule": "auto", "warmup": 100, "clip_grad": 1.0,
-                                    "amp": True, "lr_dropout": 0.0, "warp_until": 1.0}
+                                    "amp": True, "lr_dropout": 0.0}
+AUTO_WARP_UNTIL = 0.7   # a --minutes run's default: plain faces for the last 30% of its decay (README, quality.py)
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ class TrainSettings:
     optimizer: str | None = None      # adamw or adabelief; None: a resumed model's own, else the default
     lr_dropout: float | None = None   # chance that one parameter element skips a step's update
     warp_until: float | None = None   # share of the run (its --iters or planned decay) trained on randomly warped
-    #                                   inputs; the rest sees the plain faces (DeepFaceLab's random_warp turned off)
+    #                                   inputs; the rest sees the plain faces (DeepFaceLab's random_warp turned off);
+    #                                   None: AUTO_WARP_UNTIL for a run whose decay the time budget plans, else 1
     schedule_span: tuple[int, int] | None = None    # a --minutes run's planned decay (train/budget.py)
     lr_by_default: bool = False       # lr neither asked for nor stored: chosen for this run's schedule, stored
     #                                   as unset so that a resume chooses again (stored.resolve_settings)
@@ -268,10 +270,13 @@ def run_progress(settings: TrainSettings, iteration: int) -> float | None:
 
 def warp_is_over(settings: TrainSettings, iteration: int) -> bool:
     """True once the run is past ``warp_until`` of its span: inputs are then the plain faces."""
-    if settings.warp_until is None or settings.warp_until >= 1:
+    share = settings.warp_until
+    if share is None:       # like --lr-schedule auto: an --iters target raised later still resumes exactly
+        share = AUTO_WARP_UNTIL if needs_plan(settings) else 1.0
+    if share >= 1:
         return False
     progress = run_progress(settings, iteration)
-    return progress is not None and progress >= settings.warp_until
+    return progress is not None and progress >= share
 
 
 def _should_stop(run: TrainingRun, started: float) -> str:

@@ -115,3 +115,7 @@ def test_warp_until_trains_on_the_plain_faces_for_the_rest_of_the_run(train_ws, 
     assert [warp_is_over(late, i) for i in (0, 74, 75, 99)] == [False, False, True, True]
     assert not warp_is_over(TrainSettings(minutes=5.0, lr_schedule="constant", warp_until=0.5), 10_000)
     assert warp_is_over(TrainSettings(minutes=5.0, warp_until=0.5, schedule_span=(0, 400)), 200)
+    # unset (the default): a --minutes run whose decay the time plans cuts at 70%; an --iters run warps throughout
+    planned = TrainSettings(minutes=5.0, schedule_span=(0, 400)).with_defaults()
+    assert [warp_is_over(planned, i) for i in (279, 280)] == [False, True]
+    assert not any(warp_is_over(TrainSettings(iters=100).with_defaults(), i) for i in (0, 99))
