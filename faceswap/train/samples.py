@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +52,9 @@ class SampleConfig:
                                          "and spread inside the masks)", choices=COLOUR_TRANSFERS)
     blur_out_mask: bool = option(False, "blur the background outside the face mask in training samples "
                                         "(DeepFaceLab's blur_out_mask); the face itself is untouched")
+    src_flip: bool = option(True, "mirror the source person's faces too when flip is on (DeepFaceLab's "
+                                  "random_src_flip, off there by default): off keeps the source's own "
+                                  "asymmetry, a parting or a crooked smile, on its side in the swap")
     pose_warp: float = option(0.0, "turn each training face by a random yaw and pitch of up to this many "
                                    "degrees (a depth-guided 2D warp, train/pose_warp.py), so the source "
                                    "decoder learns head turns its clip lacks; 0 is off", min=0.0, max=30.0)
@@ -135,6 +139,8 @@ class FacePairDataset(Dataset):
         self.paths = {"src": list(src), "dst": list(dst)}
         self.weights = weights or {}                # side -> (N,) probabilities of drawing each face
         self.config = config
+        # per side: the source's faces are mirrored only when src_flip allows it
+        self._configs = {"src": dataclasses.replace(config, flip=config.flip and config.src_flip), "dst": config}
         self.seed = seed
         self._reader: FaceReader | None = None       # made in each loader worker, on first use
 
@@ -150,7 +156,7 @@ class FacePairDataset(Dataset):
             self._reader = FaceReader(self.config)
         face = self._reader.first_readable(self.paths[side], self.pick(side, rng))
         reference = self._colour_reference(index) if side == "src" else None
-        return make_sample(face, self.config, rng, reference, self._turn(side, index))
+        return make_sample(face, self._configs[side], rng, reference, self._turn(side, index))
 
     def _turn(self, side: str, index: int) -> tuple[float, float] | None:
         """(yaw, pitch) degrees to turn sample ``index`` by (its own random stream, like the colour

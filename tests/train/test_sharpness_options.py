@@ -128,6 +128,27 @@ def test_colour_transfer_moves_source_samples_to_destination_colours(facesets_ro
     assert moved >= 2
 
 
+def test_src_flip_off_mirrors_destination_faces_only(facesets_root):
+    src, dst = faces(facesets_root, "src"), faces(facesets_root, "dst")
+    only_flip = dict(PLAIN, flip=True)
+    both = FacePairDataset(src, dst, SampleConfig(64, 1.6, **only_flip), seed=4)
+    dst_only = FacePairDataset(src, dst, SampleConfig(64, 1.6, **only_flip, src_flip=False), seed=4)
+    plain = FacePairDataset(src, dst, SampleConfig(64, 1.6, **PLAIN), seed=4)
+
+    def mirrored(dataset, side, index):
+        target, straight = dataset[index][side]["target"], plain[index][side]["target"]
+        if np.array_equal(target, straight):
+            return False
+        # the same crop mirrored about the crop's edge (x -> size - x: one pixel off the array's mirror)
+        assert np.abs(target[:, :, 1:] - straight[:, :, ::-1][:, :, :-1]).max() < 0.02
+        return True
+
+    count = 12
+    assert sum(mirrored(both, "src", i) for i in range(count)) >= 3
+    assert sum(mirrored(dst_only, "src", i) for i in range(count)) == 0
+    assert sum(mirrored(dst_only, "dst", i) for i in range(count)) >= 3
+
+
 def test_blur_out_mask_keeps_the_face_and_blurs_the_background(facesets_root):
     face = load_face(faces(facesets_root, "src")[0], SampleConfig(64, 1.6))
     plain = make_sample(face, SampleConfig(64, 1.6), np.random.default_rng(5))
