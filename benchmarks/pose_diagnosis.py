@@ -1,0 +1,115 @@
+"""Where a swap's pose error comes from: the same trained model, decoder by decoder.
+
+The score's pose error compares head poses read from landmarks through one generic 3D face. For a
+model of benchmarks/quality.py (AOC -> Katie Hill) this merges and scores four uses of its weights:
+
+  swap      AOC's decoder on Katie Hill's clip (what quality.py scores)
+  reverse   Katie Hill's decoder on AOC's clip (the swap the other way)
+  rebuild   each person's own decoder on their own clip (the model's reconstruction)
+
+and splits each pose error per axis into a gain (degrees the result turns per degree of the real
+head), a bias (a constant turn) and the residual once both are fitted: the part that is failing to
+follow the head from frame to frame. A swap whose gain and bias invert when it runs the other way
+(gain g one way, about 1/g the other; biases of opposite signs) shows a difference between the two
+people's faces as read through the generic 3D face, which any swap between them carries; a residual
+at the reconstruction's level shows the swap follows the head as well as the model draws the person.
+
+Run: python benchmarks/pose_diagnosis.py --workspace W --model quality_quick128_30min_TAG
+Writes benchmarks/results/pose_diagnosis_<model>.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from faceswap.registry import Registry
+from faceswap.runtime.device import resolve_device
+from faceswap.train.checkpoint import TrainerState, load_checkpoint, save_checkpoint
+from quality import DESTINATION, MEDIA, RESULTS, SCORE_EVERY, SOURCE, faceswap
+
+# variant -> (decoder drawn for each decoder slot, clip merged, its face set, score's --src / --dst sets)
+VARIANTS = {
+    "swap": ((0, 1), DESTINATION, "dst", ("src", "dst")),
+    "reverse": ((1, 0), SOURCE, "src", ("dst", "src")),
+    "rebuild_src": ((0, 0), SOURCE, "src", ("src", "dst")),
+    "rebuild_dst": ((1, 1), DESTINATION, "dst", ("dst", "src")),
+}
+AXES = ("yaw", "pitch", "roll")
+
+
+def write_variant(workspace: Path, name: str, slots: tuple[int, ...], registry: Registry) -> str:
+    """A copy of model ``name`` whose decoder slot k holds decoder ``slots[k]``: its folder name."""
+    checkpoint = load_checkpoint(workspace / "models" / name)
+    weights = {}
+    for key, value in checkpoint.weights.items():
+        if key.startswith("decoders."):
+            _, index, rest = key.split(".", 2)
+            value = checkpoint.weights[f"decoders.{slots[int(index)]}.{rest}"]
+        weights[key] = value
+    info = checkpoint.model_info
+    model = registry.create("model", info["plugin"], info["options"], resolve_device("cpu"))
+    model.load_state_dict(weights)
+    variant = f"{name}_decoders{''.join(map(str, slots))}"
+    # merge loads a complete checkpoint; the optimiser of a copy that is never trained is a fresh one
+    save_checkpoint(workspace / "models" / variant, {**info, "name": variant}, model,
+                    torch.optim.AdamW(model.parameters()), TrainerState(iteration=checkpoint.state.iteration))
+    return variant
+
+
+def decompose(faces: list[dict]) -> dict:
+    """Per axis: mean |error|, gain and bias of result = gain x real + bias, and the residual's mean |error|."""
+    real = np.array([f["pose_original"] for f in faces])
+    result = real + np.array([f["axes_delta"] for f in faces])
+    out = {"pose_error": round(float(np.mean([f["pose_error"] for f in faces])), 3), "faces": len(faces)}
+    for axis, name in enumerate(AXES):
+        design = np.c_[real[:, axis], np.ones(len(real))]
+        (gain, bias), *_ = np.linalg.lstsq(design, result[:, axis], rcond=None)
+        residual = result[:, axis] - design @ (gain, bias)
+        out[name] = {"error": round(float(np.abs(result[:, axis] - real[:, axis]).mean()), 3),
+                     "gain": round(float(gain), 3), "bias": round(float(bias), 3),
+                     "residual": round(float(np.abs(residual).mean()), 3),
+                     "real_spread": round(float(real[:, axis].std()), 2)}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workspace", type=Path, required=True, help="the workspace quality.py trained in")
+    parser.add_argument("--model", required=True, help="model folder name in <workspace>/models/")
+    parser.add_argument("--merge-arg", action="append", default=[], help="extra raw argument for faceswap merge")
+    args = parser.parse_args()
+    if not (args.workspace / "models" / args.model).is_dir():
+        sys.exit(f"no model {args.workspace / 'models' / args.model}")
+    registry = Registry.discover()
+    figures = {}
+    for label, (slots, clip, faceset, (src, dst)) in VARIANTS.items():
+        variant = write_variant(args.workspace, args.model, slots, registry)
+        swapped = args.workspace / "output" / f"{variant}.mp4"
+        report = args.workspace / "output" / f"{variant}.report"
+        faceswap(args.workspace, "merge", str(MEDIA / "video" / clip), "--faceset", faceset, "--model", variant,
+                 "-o", str(swapped), "--no-report", *args.merge_arg)
+        faceswap(args.workspace, "score", str(MEDIA / "video" / clip), str(swapped), "--src", src, "--dst", dst,
+                 "--every", str(SCORE_EVERY), "-o", str(report))
+        scored = json.loads((report / "report.json").read_text())
+        figures[label] = {"clip": clip, "decoders": list(slots), **decompose(scored["faces"])}
+        row = figures[label]
+        print(f"{label:12s} pose {row['pose_error']:.2f}  " + "  ".join(
+            f"{a} err {row[a]['error']:.2f} gain {row[a]['gain']:.2f} bias {row[a]['bias']:+.2f} "
+            f"resid {row[a]['residual']:.2f}" for a in AXES[:2]))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"pose_diagnosis_{args.model}.json"
+    out.write_text(json.dumps({"date": time.strftime("%Y-%m-%d %H:%M"), "model": args.model,
+                               "merge_options": args.merge_arg, "variants": figures,
+                               "reproduce": "python benchmarks/pose_diagnosis.py " + " ".join(sys.argv[1:])},
+                              indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
