@@ -6,10 +6,10 @@ disk through a bounded per-worker cache, so face sets larger than memory work.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
