@@ -30,7 +30,7 @@ import torch
 
 from faceswap.registry import Registry
 from faceswap.runtime.device import resolve_device
-from faceswap.train.checkpoint import TrainerState, load_checkpoint, save_checkpoint
+from faceswap.train.checkpoint import Checkpoint, TrainerState, load_checkpoint, save_checkpoint
 from quality import DESTINATION, MEDIA, RESULTS, SCORE_EVERY, SOURCE, faceswap
 
 # variant -> (decoder drawn for each decoder slot, clip merged, its face set, score's --src / --dst sets)
@@ -43,9 +43,8 @@ VARIANTS = {
 AXES = ("yaw", "pitch", "roll")
 
 
-def write_variant(workspace: Path, name: str, slots: tuple[int, ...], registry: Registry) -> str:
-    """A copy of model ``name`` whose decoder slot k holds decoder ``slots[k]``: its folder name."""
-    checkpoint = load_checkpoint(workspace / "models" / name)
+def write_variant(workspace: Path, checkpoint: Checkpoint, slots: tuple[int, ...], registry: Registry) -> str:
+    """A copy of ``checkpoint``'s model whose decoder slot k holds decoder ``slots[k]``: its folder name."""
     weights = {}
     for key, value in checkpoint.weights.items():
         if key.startswith("decoders."):
@@ -55,24 +54,28 @@ def write_variant(workspace: Path, name: str, slots: tuple[int, ...], registry: 
     info = checkpoint.model_info
     model = registry.create("model", info["plugin"], info["options"], resolve_device("cpu"))
     model.load_state_dict(weights)
-    variant = f"{name}_decoders{''.join(map(str, slots))}"
+    variant = f"{info['name']}_decoders{''.join(map(str, slots))}"
     # merge loads a complete checkpoint; the optimiser of a copy that is never trained is a fresh one
     save_checkpoint(workspace / "models" / variant, {**info, "name": variant}, model,
                     torch.optim.AdamW(model.parameters()), TrainerState(iteration=checkpoint.state.iteration))
     return variant
 
 
-def decompose(faces: list[dict]) -> dict:
-    """Per axis: mean |error|, gain and bias of result = gain x real + bias, and the residual's mean |error|."""
+def decompose(report: dict) -> dict:
+    """Per axis: the report's mean |error| and gain (faceswap/score/summary.py), the constant of
+    result = gain x real + constant, and the mean |residual| once both are taken out."""
+    faces, pose = report["faces"], report["summary"]["pose_error"]
     real = np.array([f["pose_original"] for f in faces])
     result = real + np.array([f["axes_delta"] for f in faces])
-    out = {"pose_error": round(float(np.mean([f["pose_error"] for f in faces])), 3), "faces": len(faces)}
+    out = {"pose_error": round(float(pose["mean"]), 3), "faces": len(faces)}
     for axis, name in enumerate(AXES):
-        design = np.c_[real[:, axis], np.ones(len(real))]
-        (gain, bias), *_ = np.linalg.lstsq(design, result[:, axis], rcond=None)
-        residual = result[:, axis] - design @ (gain, bias)
-        out[name] = {"error": round(float(np.abs(result[:, axis] - real[:, axis]).mean()), 3),
-                     "gain": round(float(gain), 3), "bias": round(float(bias), 3),
+        gain = pose["gain"][axis] if pose["gain"] else None
+        if gain is None:            # the real head barely moves on this axis: no slope to fit
+            out[name] = {"error": pose["axes"][axis], "gain": None}
+            continue
+        constant = result[:, axis].mean() - gain * real[:, axis].mean()
+        residual = result[:, axis] - (gain * real[:, axis] + constant)
+        out[name] = {"error": pose["axes"][axis], "gain": gain, "bias": round(float(constant), 3),
                      "residual": round(float(np.abs(residual).mean()), 3),
                      "real_spread": round(float(real[:, axis].std()), 2)}
     return out
@@ -87,9 +90,10 @@ def main() -> None:
     if not (args.workspace / "models" / args.model).is_dir():
         sys.exit(f"no model {args.workspace / 'models' / args.model}")
     registry = Registry.discover()
+    checkpoint = load_checkpoint(args.workspace / "models" / args.model)
     figures = {}
     for label, (slots, clip, faceset, (src, dst)) in VARIANTS.items():
-        variant = write_variant(args.workspace, args.model, slots, registry)
+        variant = write_variant(args.workspace, checkpoint, slots, registry)
         swapped = args.workspace / "output" / f"{variant}.mp4"
         report = args.workspace / "output" / f"{variant}.report"
         faceswap(args.workspace, "merge", str(MEDIA / "video" / clip), "--faceset", faceset, "--model", variant,
@@ -97,7 +101,7 @@ def main() -> None:
         faceswap(args.workspace, "score", str(MEDIA / "video" / clip), str(swapped), "--src", src, "--dst", dst,
                  "--every", str(SCORE_EVERY), "-o", str(report))
         scored = json.loads((report / "report.json").read_text())
-        figures[label] = {"clip": clip, "decoders": list(slots), **decompose(scored["faces"])}
+        figures[label] = {"clip": clip, "decoders": list(slots), **decompose(scored)}
         row = figures[label]
         print(f"{label:12s} pose {row['pose_error']:.2f}  " + "  ".join(
             f"{a} err {row[a]['error']:.2f} gain {row[a]['gain']:.2f} bias {row[a]['bias']:+.2f} "
