@@ -40,6 +40,8 @@ class SegmentSampleConfig:
     colour: float = option(0.15, "colour jitter strength", min=0, max=1)
     blur: float = option(0.2, "chance of a blur (soft or low-resolution footage)", min=0, max=1)
     jpeg: float = option(0.3, "chance of JPEG compression artefacts", min=0, max=1)
+    light: float = option(0.0, "chance of uneven light on the face: smooth bright and dark patches (shine, "
+                               "blown highlights, shadow), the truth unchanged", min=0, max=1)
     occlude: float = option(0.75, "chance that a sample gets synthetic occluders", min=0, max=1)
     most: int = option(3, "most occluders on one sample", min=1, max=8)
     hand: float = option(0.3, "relative frequency of hands", min=0)
@@ -125,6 +127,8 @@ class SegmentDataset(Dataset):
                           face.matrix)
         crop = net_crop(face.image, matrix, res)
         points = apply(matrix, face.points)
+        if config.light > 0 and rng.random() < config.light:     # no draw when off: old runs' samples stay
+            crop = uneven_light(crop, points, rng)
         prior = face_region(points, res)
         truth = prior if self.truth == "landmarks" else net_crop(face.mask, matrix, res) / 255.0
         if occluded if occluded is not None else rng.random() < config.occlude:
@@ -140,6 +144,20 @@ def _compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
     matrix = outer[:, :2] @ inner
     matrix[:, 2] += outer[:, 2]
     return matrix
+
+
+def uneven_light(crop: np.ndarray, points: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``crop`` (R, R, 3) uint8 under 1-3 soft patches of light or shadow centred on the face: the shine
+    and blown highlights of studio footage, which are face, not something in front of it."""
+    size = crop.shape[0]
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+    gain = np.ones((size, size), np.float32)
+    for _ in range(int(rng.integers(1, 4))):
+        centre = points[int(rng.integers(len(points)))] + rng.normal(0, 0.05 * size, 2)
+        sigma = rng.uniform(0.05, 0.18) * size
+        amount = rng.uniform(0.3, 0.9) if rng.random() < 0.7 else -rng.uniform(0.2, 0.45)
+        gain += amount * np.exp(-((xs - centre[0]) ** 2 + (ys - centre[1]) ** 2) / (2 * sigma ** 2))
+    return np.clip(crop.astype(np.float32) * gain[..., None], 0, 255).astype(np.uint8)
 
 
 def _degrade(crop: np.ndarray, rng: np.random.Generator, config: SegmentSampleConfig) -> np.ndarray:

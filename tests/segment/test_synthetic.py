@@ -57,3 +57,17 @@ def test_polygons_apply_in_order():
     assert mask[15, 15] == 1 and mask[30, 30] == 0 and mask[5, 5] == 0
     again = fill_polygons(64, [("exclude", hole), ("include", square)])
     assert again[30, 30] == 1, "a later include paints over an earlier exclude"
+
+
+def test_uneven_light_changes_the_face_not_the_truth(facesets_root):
+    paths = sorted((facesets_root / "facesets" / "dst" / "faces").glob("*.png"))
+    clean = dict(colour=0.0, blur=0.0, jpeg=0.0)
+    lit_config, plain_config = SegmentSampleConfig(light=1.0, **clean), SegmentSampleConfig(**clean)
+    for index in range(4):
+        lit = SegmentDataset(paths, lit_config, 96, seed=5).sample(index, occluded=False)
+        plain = SegmentDataset(paths, plain_config, 96, seed=5).sample(index, occluded=False)
+        assert np.array_equal(lit["target"], plain["target"]), "light and shadow on the face are still face"
+        face = plain["target"][0] > 0.5
+        change = np.abs(lit["input"][:3] - plain["input"][:3]).max(axis=0)
+        assert change[face].mean() > 0.02, "the light lands on the face"
+        assert np.percentile(change[face], 99) > 0.15, "as a patch strong enough to look like shine or shadow"
