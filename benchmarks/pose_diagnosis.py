@@ -14,13 +14,14 @@ follow the head from frame to frame. A swap whose gain and bias invert when it r
 people's faces as read through the generic 3D face, which any swap between them carries; a residual
 at the reconstruction's level shows the swap follows the head as well as the model draws the person.
 
-Run: python benchmarks/pose_diagnosis.py --workspace W --model quality_quick128_30min_TAG
+Run: python benchmarks/pose_diagnosis.py --workspace W --model quality_quick128_30min_TAG [--keep]
 Writes benchmarks/results/pose_diagnosis_<model>.json.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -86,6 +87,9 @@ def main() -> None:
     parser.add_argument("--workspace", type=Path, required=True, help="the workspace quality.py trained in")
     parser.add_argument("--model", required=True, help="model folder name in <workspace>/models/")
     parser.add_argument("--merge-arg", action="append", default=[], help="extra raw argument for faceswap merge")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the four model copies and their merged clips in the workspace (default: only the "
+                             "score reports stay)")
     args = parser.parse_args()
     if not (args.workspace / "models" / args.model).is_dir():
         sys.exit(f"no model {args.workspace / 'models' / args.model}")
@@ -101,6 +105,9 @@ def main() -> None:
         faceswap(args.workspace, "score", str(MEDIA / "video" / clip), str(swapped), "--src", src, "--dst", dst,
                  "--every", str(SCORE_EVERY), "-o", str(report))
         scored = json.loads((report / "report.json").read_text())
+        if not args.keep:           # a copy is the model's size again; the report holds what was measured
+            shutil.rmtree(args.workspace / "models" / variant)
+            swapped.unlink(missing_ok=True)
         figures[label] = {"clip": clip, "decoders": list(slots), **decompose(scored)}
         row = figures[label]
         print(f"{label:12s} pose {row['pose_error']:.2f}  " + "  ".join(
