@@ -77,6 +77,19 @@ def test_a_preset_turns_its_loss_options_on_for_a_new_model_only(train_ws, regis
     assert prepare_training(off, ws, registry, cpu).run.step_module.perceptual is None
 
 
+def test_quick128_mirrors_only_the_destination_faces_unless_asked(train_ws, registry, cpu):
+    ws = Workspace(train_ws)
+
+    def flips(preset, **sample):
+        request = dataclasses.replace(tiny_request(1), preset=preset, init="none", sample_options=sample)
+        configs = prepare_training(request, ws, registry, cpu).dataset._configs
+        return configs["src"].flip, configs["dst"].flip
+
+    assert flips("quick128") == (False, True), "the preset's own default (DeepFaceLab's random_src_flip off)"
+    assert flips("quick128", src_flip="true") == (True, True), "the user's -O wins"
+    assert flips("quick") == (True, True), "other presets keep mirroring both sides"
+
+
 def test_the_batch_probe_changes_no_state_and_training_after_it_is_the_same(train_ws, registry, cpu):
     ws = Workspace(train_ws)
     run_training(tiny_request(2, name="probed"), ws, registry, cpu)       # a resumed model: optimiser state too
