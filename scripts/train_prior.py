@@ -69,7 +69,9 @@ def main() -> None:
     if args.extract_only:
         return
     faces = [arg for name in names for arg in ("--faces", name)]
-    training = ["--lr", "5e-4", "--lr-schedule", "cosine", "--iters", str(args.iters), "--seed", "0", *args.train_arg]
+    # every face mirrored, as the shipped priors were trained (quick128 now mirrors only a pair's destination side)
+    training = ["--lr", "5e-4", "--lr-schedule", "cosine", "--iters", str(args.iters), "--seed", "0",
+                "-O", "sample.src_flip=true", *args.train_arg]
     model, init = f"prior-{args.preset}", args.init or INIT[args.preset]
 
     def command(init_arg: str) -> list[str]:
