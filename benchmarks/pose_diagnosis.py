@@ -82,6 +82,13 @@ def decompose(report: dict) -> dict:
     return out
 
 
+def _axis_line(axis: str, figures: dict) -> str:
+    line = f"{axis} err {figures['error']:.2f}"
+    if figures["gain"] is None:     # decompose found no slope: no constant or residual either
+        return f"{line} (the head barely moves)"
+    return f"{line} gain {figures['gain']:.2f} bias {figures['bias']:+.2f} resid {figures['residual']:.2f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workspace", type=Path, required=True, help="the workspace quality.py trained in")
@@ -110,9 +117,7 @@ def main() -> None:
             swapped.unlink(missing_ok=True)
         figures[label] = {"clip": clip, "decoders": list(slots), **decompose(scored)}
         row = figures[label]
-        print(f"{label:12s} pose {row['pose_error']:.2f}  " + "  ".join(
-            f"{a} err {row[a]['error']:.2f} gain {row[a]['gain']:.2f} bias {row[a]['bias']:+.2f} "
-            f"resid {row[a]['residual']:.2f}" for a in AXES[:2]))
+        print(f"{label:12s} pose {row['pose_error']:.2f}  " + "  ".join(_axis_line(a, row[a]) for a in AXES[:2]))
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"pose_diagnosis_{args.model}.json"
     out.write_text(json.dumps({"date": time.strftime("%Y-%m-%d %H:%M"), "model": args.model,
