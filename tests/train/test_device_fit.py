@@ -5,7 +5,6 @@ import dataclasses
 import json
 import logging
 
-import pytest
 import torch
 
 from cliruns import run_cli
@@ -88,6 +87,8 @@ def test_quick128_mirrors_only_the_destination_faces_unless_asked(train_ws, regi
     assert flips("quick128") == (False, True), "the preset's own default (DeepFaceLab's random_src_flip off)"
     assert flips("quick128", src_flip="true") == (True, True), "the user's -O wins"
     assert flips("quick") == (True, True), "other presets keep mirroring both sides"
+    # full (SAEHD liae-ud) is too large to build here: its declared training defaults are SAEHD's, src_flip off too
+    assert registry.load("model", "sae").PRESET_TRAINING["full"].sample == {"src_flip": False}
 
 
 def test_the_batch_probe_changes_no_state_and_training_after_it_is_the_same(train_ws, registry, cpu):

@@ -39,7 +39,8 @@ __all__ = ["Decoder", "Encoder", "Inter", "SaeModel"]
 # on_initialize): resolution 128, archi 'liae-ud', ae_dims 256, e_dims 64, d_dims 64,
 # d_mask_dims d_dims // 3 rounded up to even = 22; AdaBelief at lr 5e-5; masked training with
 # the mask blurred by resolution // 32 px (then clipped to 0.5 and doubled: feathered outward);
-# loss 10 DSSIM + 10 MSE + 10 mask MSE; eyes_mouth_prio off.
+# loss 10 DSSIM + 10 MSE + 10 mask MSE; eyes_mouth_prio off; random_src_flip off, random_dst_flip on
+# (models/ModelBase.py).
 SAEHD_LIAE_UD = {"resolution": 128, "archi": "liae", "pixel_norm": True, "double_res": True,
                  "ae_dims": 256, "e_dims": 64, "d_dims": 64, "d_mask_dims": 22}
 SAEHD_TRAINING = PresetTraining(
@@ -48,6 +49,7 @@ SAEHD_TRAINING = PresetTraining(
           "mask_margin": 1 / 32, "mask_blur": 1 / 32,
           # the design's pixel + perceptual loss, on the GPU preset (SAEHD itself has none)
           "lpips_weight": 0.5, "lpips_net": "vgg"},
+    sample={"src_flip": False},
 )
 
 
