@@ -30,6 +30,7 @@ from faceswap.train.sample_filters import COLOUR_TRANSFERS, LabStats, blur_out_m
 log = logging.getLogger(__name__)
 
 SIDES = ("src", "dst")
+POSE_WARP_AXES = ("both", "pitch", "yaw")
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ class SampleConfig:
     pose_warp: float = option(0.0, "turn each training face by a random yaw and pitch of up to this many "
                                    "degrees (a depth-guided 2D warp, train/pose_warp.py), so the source "
                                    "decoder learns head turns its clip lacks; 0 is off", min=0.0, max=30.0)
+    pose_warp_axes: str = option("both", "which turns pose_warp draws: both, or only pitch or only yaw (a yaw "
+                                         "warp also shifts the swap's constant turn)", choices=POSE_WARP_AXES)
 
 
 @dataclass
@@ -164,8 +167,9 @@ class FacePairDataset(Dataset):
         if self.config.pose_warp <= 0:
             return None
         rng = np.random.default_rng([self.seed, index, SIDES.index(side), len(SIDES) + 1])
-        yaw, pitch = rng.uniform(-self.config.pose_warp, self.config.pose_warp, 2)
-        return float(yaw), float(pitch)
+        yaw, pitch = rng.uniform(-self.config.pose_warp, self.config.pose_warp, 2)     # both drawn: same stream
+        axes = self.config.pose_warp_axes
+        return (float(yaw) if axes != "pitch" else 0.0), (float(pitch) if axes != "yaw" else 0.0)
 
     def _colour_reference(self, index: int) -> LabStats | None:
         """The colour statistics of a random destination face for source sample ``index`` (its own

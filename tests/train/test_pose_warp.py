@@ -70,3 +70,20 @@ def test_pose_warp_is_reproducible_leaves_other_draws_alone_and_resumes_exactly(
     assert summary.iteration == 4 and np.isfinite(summary.last_losses["total"])
     a, b = load_checkpoint(ws.model_dir("straight")).weights, load_checkpoint(ws.model_dir("split")).weights
     assert all(torch.equal(a[k], b[k]) for k in a)                                # resumed bit-exactly
+
+
+def test_pose_warp_axes_keeps_one_axis_of_the_same_draw(facesets_root):
+    src, dst = faces(facesets_root, "src"), faces(facesets_root, "dst")
+    turns = {axes: FacePairDataset(src, dst, SampleConfig(64, 1.6, pose_warp=8, pose_warp_axes=axes), seed=4)
+             for axes in ("both", "pitch", "yaw")}
+    for index in range(6):
+        for side in ("src", "dst"):
+            yaw, pitch = turns["both"]._turn(side, index)
+            assert turns["pitch"]._turn(side, index) == (0.0, pitch)
+            assert turns["yaw"]._turn(side, index) == (yaw, 0.0)
+            assert abs(yaw) > 0 and abs(pitch) > 0
+    # the pitch-only face differs from the unturned one, and from the face turned both ways
+    plain = FacePairDataset(src, dst, SampleConfig(64, 1.6), seed=4)[3]["src"]["target"]
+    pitched = turns["pitch"][3]["src"]["target"]
+    both = turns["both"][3]["src"]["target"]
+    assert np.abs(pitched - plain).mean() > 0.005 and np.abs(pitched - both).mean() > 0.005
