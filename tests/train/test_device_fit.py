@@ -85,6 +85,9 @@ def test_quick128_mirrors_only_the_destination_faces_unless_asked(train_ws, regi
         return configs["src"].flip, configs["dst"].flip
 
     assert flips("quick128") == (False, True), "the preset's own default (DeepFaceLab's random_src_flip off)"
+    request = dataclasses.replace(tiny_request(1), preset="quick128", init="none")
+    config = prepare_training(request, ws, registry, cpu).dataset.config
+    assert (config.pose_warp, config.pose_warp_axes) == (6.0, "pitch"), "quick128's pitch-only pose warp"
     assert flips("quick128", src_flip="true") == (True, True), "the user's -O wins"
     assert flips("quick") == (True, True), "other presets keep mirroring both sides"
     # full (SAEHD liae-ud) is too large to build here: its declared training defaults are SAEHD's, src_flip off too

@@ -102,10 +102,14 @@ class SaeModel(FaceModel):
     # what a new model without --preset gets: quick128 beat quick at equal wall-clock in both side-by-side runs
     # (identity, sharpness and pose together; README "The quality benchmark"), for 0.83x quick's swap speed
     DEFAULT_PRESET: ClassVar[str] = "quick128"
-    # quick128 mirrors only the destination's faces (DeepFaceLab's default): 2.97 degrees of pose error over five
-    # 30-minute seeds against 3.24 over six with both sides mirrored, identity the same (README, quality benchmark)
-    PRESET_TRAINING: ClassVar[dict[str, PresetTraining]] = {"full": SAEHD_TRAINING,
-                                                            "quick128": PresetTraining(sample={"src_flip": False})}
+    # quick128 mirrors only the destination's faces (DeepFaceLab's default; pose error 2.97 degrees over five
+    # 30-minute seeds against 3.24 with both sides mirrored) and turns training faces by up to 6 degrees of pitch
+    # (pose 2.75 over four seeds against 3.00 over seven without; identity and sharpness the same). README, "The
+    # quality benchmark"
+    PRESET_TRAINING: ClassVar[dict[str, PresetTraining]] = {
+        "full": SAEHD_TRAINING,
+        "quick128": PresetTraining(sample={"src_flip": False, "pose_warp": 6.0, "pose_warp_axes": "pitch"}),
+    }
     # New quick models start from this face prior (--init auto): 1600 pretraining iterations on 30 face sets
     # of ../shared/media, never on the evaluation pair (its metadata lists them; scripts/train_prior.py).
     PRIORS: ClassVar[dict[str, WeightFile]] = {
