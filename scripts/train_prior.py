@@ -69,9 +69,10 @@ def main() -> None:
     if args.extract_only:
         return
     faces = [arg for name in names for arg in ("--faces", name)]
-    # every face mirrored, as the shipped priors were trained (quick128 now mirrors only a pair's destination side)
+    # every face mirrored and none pose-warped, as the shipped priors were trained (quick128's pair training now
+    # mirrors only the destination side and warps pitch)
     training = ["--lr", "5e-4", "--lr-schedule", "cosine", "--iters", str(args.iters), "--seed", "0",
-                "-O", "sample.src_flip=true", *args.train_arg]
+                "-O", "sample.src_flip=true", "-O", "sample.pose_warp=0", *args.train_arg]
     model, init = f"prior-{args.preset}", args.init or INIT[args.preset]
 
     def command(init_arg: str) -> list[str]:
