@@ -79,17 +79,18 @@ def test_a_preset_turns_its_loss_options_on_for_a_new_model_only(train_ws, regis
 def test_quick128_mirrors_only_the_destination_faces_unless_asked(train_ws, registry, cpu):
     ws = Workspace(train_ws)
 
-    def flips(preset, **sample):
+    def dataset(preset, **sample):
         request = dataclasses.replace(tiny_request(1), preset=preset, init="none", sample_options=sample)
-        configs = prepare_training(request, ws, registry, cpu).dataset._configs
-        return configs["src"].flip, configs["dst"].flip
+        return prepare_training(request, ws, registry, cpu).dataset
 
-    assert flips("quick128") == (False, True), "the preset's own default (DeepFaceLab's random_src_flip off)"
-    request = dataclasses.replace(tiny_request(1), preset="quick128", init="none")
-    config = prepare_training(request, ws, registry, cpu).dataset.config
-    assert (config.pose_warp, config.pose_warp_axes) == (6.0, "pitch"), "quick128's pitch-only pose warp"
-    assert flips("quick128", src_flip="true") == (True, True), "the user's -O wins"
-    assert flips("quick") == (True, True), "other presets keep mirroring both sides"
+    def flips(data):
+        return data._configs["src"].flip, data._configs["dst"].flip
+
+    quick128 = dataset("quick128")
+    assert flips(quick128) == (False, True), "the preset's own default (DeepFaceLab's random_src_flip off)"
+    assert (quick128.config.pose_warp, quick128.config.pose_warp_axes) == (6.0, "pitch"), "its pitch-only pose warp"
+    assert flips(dataset("quick128", src_flip="true")) == (True, True), "the user's -O wins"
+    assert flips(dataset("quick")) == (True, True), "other presets keep mirroring both sides"
     # full (SAEHD liae-ud) is too large to build here: its declared training defaults are SAEHD's, src_flip off too
     assert registry.load("model", "sae").PRESET_TRAINING["full"].sample == {"src_flip": False}
 
