@@ -28,7 +28,7 @@ from torch.utils.data import default_collate
 from faceswap.errors import DeviceError
 from faceswap.train.losses import LossConfig
 from faceswap.train.loop import TrainingRun, forward_backward, update
-from faceswap.train.memory import free_memory, is_out_of_memory
+from faceswap.train.memory import BackwardDrain, free_memory, is_out_of_memory
 from faceswap.train.step import to_device
 
 log = logging.getLogger(__name__)
@@ -76,9 +76,10 @@ def probe_batch(run: TrainingRun, sample_batch: Callable[[int], Any], step: int,
     of the run is active (the probe measures the heaviest step).
     """
     tried: list[tuple[int, bool]] = []
+    drain = BackwardDrain()
 
     def fits(size: int) -> bool:
-        ok = _step_fits(run, sample_batch(size), step)
+        ok = _step_fits(run, sample_batch(size), step, drain)
         tried.append((size, ok))
         return ok
 
@@ -130,7 +131,7 @@ def tiled_samples(dataset: Any, device: torch.device, count: int = PROBE_SAMPLES
     return batch
 
 
-def _step_fits(run: TrainingRun, batch: Any, step: int) -> bool:
+def _step_fits(run: TrainingRun, batch: Any, step: int, drain: BackwardDrain) -> bool:
     # scale 1: gradients rarely overflow, so the optimiser really steps and its state takes its memory
     # (at the usual 65536 the first steps are skipped as inf and the probe would miss the moments)
     scaler = torch.amp.GradScaler("cuda", init_scale=1.0, enabled=run.settings.amp and run.device.type == "cuda")
@@ -145,7 +146,8 @@ def _step_fits(run: TrainingRun, batch: Any, step: int) -> bool:
             raise
         fitted = False
     del batch
-    free_memory(run.device, run.optimizer, run.adversary_optimizer)     # outside the except: its frames are gone
+    # outside the except: its frames are gone
+    free_memory(run.device, run.optimizer, run.adversary_optimizer, drain=drain)
     return fitted
 
 

@@ -16,7 +16,8 @@ from faceswap.errors import DeviceError
 from faceswap.train.adversarial import DISCRIMINATOR_PREFIX
 from faceswap.train.budget import BudgetPlan, needs_plan, schedule_of
 from faceswap.train.checkpoint import TrainerState
-from faceswap.train.memory import free_memory, is_out_of_memory
+from faceswap.train.fresh_thread import call_in_new_thread
+from faceswap.train.memory import BackwardDrain, free_memory, is_out_of_memory, spoils_thread
 from faceswap.train.optimizers import UpdateDropout
 from faceswap.train.step import to_device
 
@@ -79,6 +80,7 @@ class TrainingRun:
     # and goes on (None: it stops training, e.g. under torchrun, where all ranks must agree)
     rebatch: Callable[[int, int], Iterator[Any]] | None = None
     damaged: bool = False             # a step failed half-way through the update: the state is not saved
+    stop_request: str = ""            # Ctrl-C or a signal while another thread trains: stop after the step
 
     def __post_init__(self) -> None:
         self.settings = self.settings.with_defaults()
@@ -114,25 +116,50 @@ def train(run: TrainingRun, hooks: Iterable[Hook]) -> str:
     for hook in list(hooks):
         if not _call(hook, "on_start", run):
             hooks.remove(hook)
+
+    def here(work: Callable[[], Any]) -> Any:
+        return work()
+
+    def elsewhere(work: Callable[[], Any]) -> Any:
+        return call_in_new_thread(work, lambda reason: setattr(run, "stop_request", reason))
+
+    where = here
     try:
-        while not (reason := _should_stop(run, started)):
-            step_started = time.monotonic()
-            losses = _step_fitting(run, scaler)
-            run.state.iteration += 1
-            run.state.samples += run.settings.batch
-            run.state.seconds += time.monotonic() - step_started
-            if plan is not None:
-                run.settings = plan.after_step(run.settings, run.state.iteration, time.monotonic())
-            for hook in list(hooks):
-                if not _call(hook, "after_step", run, losses):
-                    hooks.remove(hook)
-        run.stop_reason = reason
+        while True:
+            try:
+                run.stop_reason = where(lambda: _steps(run, hooks, scaler, plan, started))
+                break
+            except _ThreadSpent:
+                log.info("oneDNN can build no more kernels in this thread: training goes on in a new one")
+                where = elsewhere
     except KeyboardInterrupt as exc:
         run.stop_reason = getattr(exc, "reason", "interrupted")
     finally:
-        for hook in hooks:          # the checkpoint hook saves here first, whatever ended the loop
-            _call(hook, "on_stop", run)
+        # the checkpoint hook saves first, whatever ended the loop (previews need a thread that can convolve)
+        where(lambda: [_call(hook, "on_stop", run) for hook in hooks])
     return run.stop_reason
+
+
+class _ThreadSpent(Exception):
+    """An out-of-memory error left this thread unable to build CPU convolutions (memory.spoils_thread)."""
+
+
+def _steps(run: TrainingRun, hooks: list[Hook], scaler: torch.amp.GradScaler, plan: BudgetPlan | None,
+           started: float) -> str:
+    """Train in this thread until a stop condition; returns it (raises _ThreadSpent to go on elsewhere)."""
+    drain = BackwardDrain()             # this thread's, before its first step: see memory.py
+    while not (reason := _should_stop(run, started)):
+        step_started = time.monotonic()
+        losses = _step_fitting(run, scaler, drain)
+        run.state.iteration += 1
+        run.state.samples += run.settings.batch
+        run.state.seconds += time.monotonic() - step_started
+        if plan is not None:
+            run.settings = plan.after_step(run.settings, run.state.iteration, time.monotonic())
+        for hook in list(hooks):
+            if not _call(hook, "after_step", run, losses):
+                hooks.remove(hook)
+    return reason
 
 
 def _call(hook: Hook, method: str, run: TrainingRun, *args: Any) -> bool:
@@ -149,7 +176,7 @@ def _call(hook: Hook, method: str, run: TrainingRun, *args: Any) -> bool:
     return True
 
 
-def _step_fitting(run: TrainingRun, scaler: torch.amp.GradScaler) -> dict[str, float]:
+def _step_fitting(run: TrainingRun, scaler: torch.amp.GradScaler, drain: BackwardDrain) -> dict[str, float]:
     """One step; out of memory in its forward or backward pass halves the batch and tries again.
 
     Those passes change nothing that lasts (gradients are cleared before each backward), so the
@@ -157,12 +184,14 @@ def _step_fitting(run: TrainingRun, scaler: torch.amp.GradScaler) -> dict[str, f
     """
     while True:
         batch = to_device(next(run.batches), run.device)
-        terms = _forward_backward_fitting(run, batch, scaler)
+        terms, spent = _forward_backward_fitting(run, batch, scaler)
         if terms is not None:
             break
         del batch
-        free_memory(run.device, run.optimizer, run.adversary_optimizer)
+        free_memory(run.device, run.optimizer, run.adversary_optimizer, drain=drain)
         _halve_batch(run)
+        if spent:
+            raise _ThreadSpent
     try:
         update(run, scaler, run.state.iteration)
     except (RuntimeError, MemoryError) as exc:
@@ -175,14 +204,16 @@ def _step_fitting(run: TrainingRun, scaler: torch.amp.GradScaler) -> dict[str, f
     return loss_values(terms)
 
 
-def _forward_backward_fitting(run: TrainingRun, batch: Any, scaler: torch.amp.GradScaler) -> dict | None:
-    """The step's loss terms, or None when the batch did not fit and a smaller one can be tried."""
+def _forward_backward_fitting(run: TrainingRun, batch: Any, scaler: torch.amp.GradScaler) -> tuple[dict | None, bool]:
+    """The step's loss terms, or None when the batch did not fit and a smaller one can be tried; and
+    whether the failure left this thread unable to build CPU convolutions."""
     try:
-        return forward_backward(run, batch, scaler, run.state.iteration)
+        return forward_backward(run, batch, scaler, run.state.iteration), False
     except (RuntimeError, MemoryError) as exc:      # torch.OutOfMemoryError is a RuntimeError
         if run.rebatch is None or not is_out_of_memory(exc):
             raise
-    return None     # out here the exception, its frames and the activations they held are gone
+        spent = spoils_thread(exc)
+    return None, spent      # out here the exception, its frames and the activations they held are gone
 
 
 def _halve_batch(run: TrainingRun) -> None:
@@ -280,6 +311,8 @@ def warp_is_over(settings: TrainSettings, iteration: int) -> bool:
 
 
 def _should_stop(run: TrainingRun, started: float) -> str:
+    if run.stop_request:
+        return run.stop_request
     settings = run.settings
     if settings.iters and run.state.iteration >= settings.iters:
         return "iterations"

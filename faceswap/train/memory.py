@@ -19,6 +19,17 @@ _MESSAGES = ("DefaultCPUAllocator: can't allocate memory", "CUDA out of memory",
              "could not create a primitive")
 
 
+# oneDNN builds a kernel's code the first time it meets a shape; when that code's allocation fails,
+# its assembler keeps the error in a per-thread variable and that thread can build no kernel again,
+# however much memory is free later (it said only this): the work must go on in another thread
+_SPOILS_THREAD = "could not create a primitive"
+
+
+def spoils_thread(exc: BaseException) -> bool:
+    """True for an out-of-memory error after which this thread can run no new CPU convolution."""
+    return isinstance(exc, RuntimeError) and _SPOILS_THREAD in str(exc)
+
+
 def is_out_of_memory(exc: BaseException) -> bool:
     """True for an allocation failure of torch on any device (or Python's MemoryError)."""
     if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
@@ -26,12 +37,34 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and any(text in str(exc) for text in _MESSAGES)
 
 
-def free_memory(device: torch.device, *optimizers: torch.optim.Optimizer | None) -> None:
-    """Drop the gradients and give cached memory back (call it outside the ``except`` block, whose
-    exception still holds the failed step's frames and tensors)."""
+class BackwardDrain:
+    """Empties the autograd engine's CPU queue after a backward pass that failed part-way.
+
+    A CPU backward runs in the calling thread from a queue that lives as long as the thread. When
+    one of its ops fails (out of memory), the tasks still queued stay there, each holding its part
+    of the failed step's graph and activations (pytorch#82218), and a step at half the batch then
+    fails as well. The queue runs the newest graph nodes first; a backward through a node older
+    than any step's takes every leftover out before it (those of a finished backward are dropped).
+    Make it in the thread that trains, before the first step.
+    """
+
+    def __init__(self) -> None:
+        self._leaf = torch.zeros((), requires_grad=True)
+        self._root = self._leaf * 1.0       # the oldest node of this thread's training
+
+    def __call__(self) -> None:
+        torch.autograd.grad(self._root, self._leaf, retain_graph=True)
+
+
+def free_memory(device: torch.device, *optimizers: torch.optim.Optimizer | None,
+                drain: BackwardDrain | None = None) -> None:
+    """Drop the gradients, what a failed backward left queued (``drain``) and cached memory (call
+    it outside the ``except`` block, whose exception still holds the failed step's frames and tensors)."""
     for optimizer in optimizers:
         if optimizer is not None:
             optimizer.zero_grad(set_to_none=True)
+    if drain is not None:
+        drain()
     gc.collect()
     if device.type == "cuda":
         torch.cuda.empty_cache()

@@ -131,7 +131,10 @@ def prepare_training(request: TrainRequest, workspace: Workspace, registry: Regi
     folder = workspace.model_dir(request.name or request.plugin)
     request = _with_default_preset(request, folder, registry)
     plugin_cls, options, checkpoint = _resolve_model(request, folder, registry)
-    seed = checkpoint.state.seed if checkpoint else (request.seed if request.seed is not None else random.randrange(2 ** 31))
+    if checkpoint:
+        seed = checkpoint.state.seed
+    else:
+        seed = request.seed if request.seed is not None else random.randrange(2 ** 31)
     torch.manual_seed(seed)
     model = plugin_cls(options, device)
     note, init_record = "", checkpoint.model_info.get("init") if checkpoint else None
@@ -221,8 +224,8 @@ def _resolve_model(request: TrainRequest, folder: Path, registry: Registry):
     if has_checkpoint(folder):
         stored = read_model_info(folder)
         if stored.get("kind") == "masker":
-            raise ModelError(f"model '{folder.name}' is a mask model ('faceswap mask train' made it), not a face model: "
-                             f"choose another --name")
+            raise ModelError(f"model '{folder.name}' is a mask model ('faceswap mask train' made it), "
+                             f"not a face model: choose another --name")
         if stored["plugin"] != request.plugin:
             raise ModelError(f"model '{folder.name}' is a '{stored['plugin']}' model, not '{request.plugin}': "
                              f"use --model {stored['plugin']} or another --name")

@@ -6,17 +6,22 @@ runs at both batch sizes, so it holds whatever torch, glibc or the machine add t
 """
 from __future__ import annotations
 
+import gc
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
+import time
+import weakref
 from pathlib import Path
 
 import pytest
 import torch
 
 from faceswap.train.checkpoint import load_checkpoint
+from faceswap.train.memory import BackwardDrain
 from tiny import tiny_cli_options
 
 # The CLI, reporting its peak virtual memory (kB) to PEAK_FILE on the way out.
@@ -35,8 +40,16 @@ BATCH = 48          # the tiny model needs ~10 MB per item at this size: the two
 MB = 2 ** 20
 
 
-def train(ws: Path, name: str, iters: int, *extra: str, limit: int | None = None) -> tuple[subprocess.CompletedProcess, int]:
-    """Train model ``name`` to ``iters`` in a subprocess (under an RLIMIT_AS of ``limit`` bytes); (result, VmPeak bytes)."""
+def train_cmd(ws: Path, name: str, iters: int, wrapper: str, *extra: str) -> list[str]:
+    return [sys.executable, "-c", wrapper, "-w", str(ws), "--device", "cpu", "train", "--name", name, "--iters",
+            str(iters), "--seed", "5", "--init", "none", "--workers", "0", "--preview-every", "0",
+            *tiny_cli_options(), *extra]
+
+
+def train(ws: Path, name: str, iters: int, *extra: str, limit: int | None = None,
+          wrapper: str = WRAPPER) -> tuple[subprocess.CompletedProcess, int]:
+    """Train model ``name`` to ``iters`` in a subprocess (under an RLIMIT_AS of ``limit`` bytes);
+    (result, VmPeak bytes)."""
     peak_file = ws / f"peak_{name}_{iters}"
     # glibc: big blocks always mmapped (no dynamic threshold), so freed tensors leave the address space
     env = dict(os.environ, OMP_NUM_THREADS="1", MALLOC_ARENA_MAX="2", MALLOC_MMAP_THRESHOLD_="65536",
@@ -45,18 +58,61 @@ def train(ws: Path, name: str, iters: int, *extra: str, limit: int | None = None
     def limited() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
-    cmd = [sys.executable, "-c", WRAPPER, "-w", str(ws), "--device", "cpu", "train", "--name", name, "--iters",
-           str(iters), "--seed", "5", "--init", "none", "--workers", "0", "--preview-every", "0", *tiny_cli_options(),
-           *extra]
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300,
-                            preexec_fn=limited if limit else None)
+    result = subprocess.run(train_cmd(ws, name, iters, wrapper, *extra), env=env, capture_output=True, text=True,
+                            timeout=300, preexec_fn=limited if limit else None)
     peak = int(peak_file.read_text()) * 1024 if peak_file.exists() else 0
     return result, peak
+
+
+# The CLI in a main thread whose oneDNN can build no more kernels: a new convolution shape is tried
+# with no address space to spare (the limit lowered for it alone), as under a real memory limit.
+SPOILED_WRAPPER = """
+import resource, sys, torch, torch.nn.functional as F
+def size():
+    return int(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmSize:'))) * 1024
+weight = torch.randn(8, 3, 5, 5)
+F.conv2d(torch.randn(2, 3, 32, 32), weight)
+faces = torch.randn(3, 3, 33, 33)
+soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+resource.setrlimit(resource.RLIMIT_AS, (size() + 100 * 1024, hard))
+try:
+    F.conv2d(faces, weight)
+except RuntimeError as exc:
+    print('SPOILED:', exc, file=sys.stderr)
+resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+""" + WRAPPER
 
 
 def same_weights(a: Path, b: Path) -> bool:
     wa, wb = load_checkpoint(a).weights, load_checkpoint(b).weights
     return wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def _failed_backward() -> weakref.ref:
+    """A backward that fails in one branch while the other's task is queued; a weak reference to a tensor
+    that only the queued branch's graph holds."""
+    weights = torch.randn(8, 8, requires_grad=True)
+    hidden = torch.randn(4, 8) @ weights
+    factor = torch.randn(4, 8)
+    kept = weakref.ref(factor)
+    left = hidden * factor                  # its backward holds `factor`
+    right = hidden * 2
+
+    def fail(grad: torch.Tensor) -> None:
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate (test)")
+    right.register_hook(fail)
+    loss = left.sum() + right.sum()         # the right branch is newer: the engine runs it first
+    with pytest.raises(RuntimeError):
+        loss.backward()
+    return kept
+
+
+def test_the_drain_frees_what_a_failed_backward_left_queued():
+    drain = BackwardDrain()                 # before the failed step, as the loop makes it
+    kept = _failed_backward()
+    drain()
+    gc.collect()
+    assert kept() is None
 
 
 @pytest.mark.slow
@@ -85,6 +141,40 @@ def test_out_of_memory_halves_the_batch_and_resumes_with_it(train_ws):
         assert result.returncode == 0, result.stderr[-2000:]
     assert load_checkpoint(folder).state.batch == BATCH // 2
     assert same_weights(folder, reference)
+
+
+@pytest.mark.slow
+def test_a_thread_that_can_build_no_convolution_hands_training_to_a_new_one(train_ws):
+    spoiled, _ = train(train_ws, "spoiled", 2, "--batch", "8", wrapper=SPOILED_WRAPPER)
+    assert "SPOILED: could not create a primitive" in spoiled.stderr, spoiled.stderr[-2000:]
+    assert spoiled.returncode == 0, spoiled.stderr[-2000:]
+    warnings = [line[line.index("WARNING:"):] for line in spoiled.stderr.splitlines() if "out of memory" in line]
+    assert warnings == ["WARNING: out of memory at batch 8 (iteration 0): going on with batch 4"]
+    reference, _ = train(train_ws, "reference", 2, "--batch", "4")
+    assert reference.returncode == 0, reference.stderr[-2000:]
+    assert load_checkpoint(train_ws / "models" / "spoiled").state.batch == 4
+    assert same_weights(train_ws / "models" / "spoiled", train_ws / "models" / "reference")
+
+
+@pytest.mark.slow
+def test_a_signal_stops_training_in_the_new_thread_and_saves(train_ws, tmp_path):
+    cmd = train_cmd(train_ws, "spoiled", 100000, SPOILED_WRAPPER, "--batch", "8")
+    out, err = tmp_path / "out.txt", tmp_path / "err.txt"
+    env = dict(os.environ, OMP_NUM_THREADS="1", PEAK_FILE=str(tmp_path / "peak"))
+    with open(out, "w") as stdout, open(err, "w") as stderr:
+        proc = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, text=True, env=env)
+    log = train_ws / "models" / "spoiled" / "loss.jsonl"
+    deadline = time.time() + 180
+    while time.time() < deadline and not (log.exists() and len(log.read_text().splitlines()) >= 3):
+        assert proc.poll() is None, err.read_text()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=120)
+    assert "going on with batch 4" in err.read_text()
+    assert proc.returncode == 0, err.read_text()[-2000:]
+    assert "stopped: SIGTERM" in out.read_text()
+    checkpoint = load_checkpoint(train_ws / "models" / "spoiled")
+    assert checkpoint.state.iteration >= 3 and checkpoint.state.batch == 4
 
 
 @pytest.mark.slow
