@@ -20,7 +20,7 @@ from safetensors.torch import load, save
 from faceswap.atomic import write_atomic, write_json_atomic
 from faceswap.errors import ModelError
 from faceswap.hashing import file_sha256
-from faceswap.segment.net import NetConfig, SegmentNet, grow_stem
+from faceswap.segment.net import NetConfig, SegmentNet, embed_narrower, grow_stem
 from faceswap.train.checkpoint import Checkpoint, has_checkpoint, load_checkpoint, load_weights, read_model_info
 
 KIND = "masker"
@@ -32,10 +32,16 @@ def build_net(config: NetConfig, tensors: Mapping[str, torch.Tensor], where: Pat
     """A net of ``config`` holding ``tensors`` (any float dtype), in eval mode. Batch-norm step
     counters that a weight file leaves out keep the fresh net's (they do not change its output).
     ``grow``: ``tensors`` come from a net without some of ``config``'s stages (net.py's ``fine``),
-    which keep their fresh initial weights, or from an averaging stem (``unshuffle``), which is spread."""
+    which keep their fresh initial weights, from an averaging stem (``unshuffle``), which is spread,
+    or from a narrower net (``widths``, ``fine``), whose channels come first (net.embed_narrower)."""
     net = SegmentNet(config)
     if grow and "stem.0.weight" in tensors:
         tensors = {**tensors, "stem.0.weight": grow_stem(tensors["stem.0.weight"], config)}
+    if grow:
+        try:
+            tensors = embed_narrower(dict(tensors), net.state_dict())
+        except ValueError as exc:
+            raise ModelError(f"{where}: its weights do not fit the grown net ({exc})") from None
     counters = {k: v for k, v in net.state_dict().items() if k.endswith(COUNTER) or (grow and k not in tensors)}
     load_weights(net, {**counters, **{k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}}, where)
     return net.eval()
@@ -75,7 +81,8 @@ def read_weight_file(tensors_path: Path) -> tuple[NetConfig, dict[str, torch.Ten
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"{json_path} is unreadable ({type(exc).__name__}): reinstall faceswap") from exc
     if not tensors_path.is_file() or file_sha256(tensors_path) != recorded:
-        raise ModelError(f"{tensors_path} is missing or does not match the sha256 in {json_path.name}: reinstall faceswap")
+        raise ModelError(f"{tensors_path} is missing or does not match the sha256 in {json_path.name}: "
+                         f"reinstall faceswap")
     try:
         tensors = load(tensors_path.read_bytes())
     except SafetensorError as exc:

@@ -152,6 +152,27 @@ def grow_stem(weight: torch.Tensor, config: NetConfig) -> torch.Tensor:
     return weight.repeat_interleave(blocks, dim=1) / blocks
 
 
+def embed_narrower(tensors: dict[str, torch.Tensor], fresh: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The tensors of a narrower net placed in a wider one's (``fresh``: its initial state), so that
+    the wider net computes what the narrower did: each tensor fills the leading part of its
+    place; the added input channels of every kept output weigh zero, so the added channels change
+    nothing until training gives them a say; the added outputs keep their fresh values."""
+    out = {}
+    for key, new in fresh.items():
+        old = tensors.get(key)
+        if old is None or old.shape == new.shape:
+            out[key] = new if old is None else old
+            continue
+        if old.dim() != new.dim() or any(a > b for a, b in zip(old.shape, new.shape)):
+            raise ValueError(f"{key}: {tuple(old.shape)} does not fit in {tuple(new.shape)}")
+        wider = new.clone().to(old.dtype)
+        if old.dim() == 4:
+            wider[:old.shape[0]] = 0
+        wider[tuple(slice(0, n) for n in old.shape)] = old
+        out[key] = wider
+    return out
+
+
 def fused_for_inference(net: SegmentNet) -> SegmentNet:
     """A copy of ``net`` (in eval mode) whose batch norms are folded into their convolutions:
     the same output, fewer passes over the feature maps (the full-resolution stage's dominate)."""

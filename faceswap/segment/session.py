@@ -47,6 +47,8 @@ class NetOptions:
     limit: bool = option(False, "never mark face outside the landmarks' face region (for --synthetic; "
                                 "label training turns it off, as labels may reach beyond that region)")
     unshuffle: bool = option(False, "the first convolution sees every pixel of the crop, not 2x2 averages")
+    widen: float = option(1.0, "multiply the initial model's U-Net widths by this (its answers are kept: the "
+                               "added channels start with no say)", min=1.0, max=4.0)
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ def _resolve_net(request: MaskTrainRequest, folder: Path, workspace: Workspace, 
     changes = net_changes(request.net_options)
     if has_checkpoint(folder):
         config, checkpoint = read_mask_model(folder)
-        if any(getattr(config, k) != v for k, v in changes.items()):
+        if any(getattr(config, k) != v for k, v in changes.items() if k != "widen"):   # widen: its start only
             raise InputError(f"{folder} was started with other net options ({config.as_dict()}): drop -O net.* to "
                              f"resume it, or train a new --name")
         return build_net(config, checkpoint.weights, folder), checkpoint, str(checkpoint.model_info.get("init", "?"))
@@ -129,13 +131,14 @@ def _resolve_net(request: MaskTrainRequest, folder: Path, workspace: Workspace, 
                              f"a model 'faceswap mask train' wrote)")
         config, checkpoint = read_mask_model(where)
         tensors, origin = checkpoint.weights, request.init
-    grown = replace(config, **changes)
+    widen = changes.pop("widen", 1.0)
+    grown = replace(config, **changes, widths=tuple(int(round(w * widen)) for w in config.widths))
     if not request.synthetic and grown.limit and "limit" not in changes:
         grown = replace(grown, limit=False)     # labels may include more than the landmarks' region
     if grown.fine < config.fine or grown.unshuffle < config.unshuffle:
         raise InputError(f"-O net.*: the initial model has {config.as_dict()}; a stage can be added, not removed")
     torch.manual_seed(request.seed or 0)
-    grow = (grown.fine, grown.unshuffle) != (config.fine, config.unshuffle)
+    grow = (grown.fine, grown.unshuffle, grown.widths) != (config.fine, config.unshuffle, config.widths)
     return build_net(grown, tensors, where, grow=grow), None, origin
 
 

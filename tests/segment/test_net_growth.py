@@ -1,5 +1,6 @@
 """Growing the segmentation net: a model started from one without the full-resolution stage or
-the every-pixel stem answers as before until it learns; the region limit; net options in one line."""
+the every-pixel stem, or from a narrower one, answers as before until it learns; the region
+limit; net options in one line."""
 from __future__ import annotations
 
 import json
@@ -55,6 +56,22 @@ def test_a_grown_net_answers_as_its_source(facesets_root):
     assert grown.stem[0].weight.shape[1] == 16 and grown.fine_head.weight.abs().sum() == 0
 
 
+def test_a_widened_net_answers_as_its_source_and_its_new_channels_learn(facesets_root):
+    faces, points, _ = load_faces(facesets_root / "facesets" / "src")
+    source = _trained_looking(NetConfig(fine=8, unshuffle=True))
+    x = _inputs(faces[:4], points[:4], 128)
+    wide = build_net(replace(source.config, widths=(24, 48, 96, 144, 192), fine=16), source.state_dict(),
+                     Path("src"), grow=True)
+    with torch.inference_mode():
+        before, after = source(x), wide(x)
+    assert before.abs().max() > 1 and (after - before).abs().max() < 1e-3
+    assert wide.down[3][0][0].weight.shape == (192, 144, 3, 3) and wide.fine_head.weight.shape[1] == 16
+    # the added channels start with no say but get a gradient: training gives them one
+    wide.train()
+    wide(x).square().mean().backward()
+    assert wide.head.weight.grad[:, 16:].abs().sum() > 0 and wide.fine_head.weight.grad[:, 8:].abs().sum() > 0
+
+
 def test_the_limit_keeps_the_mask_inside_the_face_region(facesets_root):
     faces, points, _ = load_faces(facesets_root / "facesets" / "src")
     net = _trained_looking(NetConfig(limit=True))
@@ -86,4 +103,11 @@ def test_net_options_grow_a_new_model_and_bad_ones_are_one_line(mask_ws):
     assert (config.fine, config.limit) == (8, True) and checkpoint.model_info["occluder_weight"] == 2
     result = run(mask_ws, *args, "--name", "grown", "-O", "net.fine=16", "--iters", "2")
     assert result.exit_code == 1 and "other net options" in result.output
+    result = run(mask_ws, *args, "--name", "wide", "--init", "grown", "-O", "net.widen=1.5")
+    assert result.exit_code == 0, result.output
+    config, _ = read_mask_model(mask_ws / "models" / "wide")
+    assert config.widths == (24, 48, 96, 144, 192) and (config.fine, config.limit) == (8, True)
+    result = run(mask_ws, *args, "--name", "wide", "-O", "net.widen=1.5", "--iters", "2")     # resumes
+    assert result.exit_code == 0, result.output
+    assert read_mask_model(mask_ws / "models" / "wide")[1].state.iteration == 2
     json.loads((mask_ws / "models" / "grown" / "model.json").read_text())
