@@ -117,7 +117,7 @@ def _resolve_net(request: MaskTrainRequest, folder: Path, workspace: Workspace, 
         return build_net(config, checkpoint.weights, folder), checkpoint, str(checkpoint.model_info.get("init", "?"))
     if request.init == "none":
         torch.manual_seed(request.seed or 0)
-        return SegmentNet(replace(NetConfig(resolution=request.resolution), **changes)), None, "none"
+        return SegmentNet(_changed(NetConfig(resolution=request.resolution), changes)), None, "none"
     if request.init == "generic":
         masker = registry.create("masker", request.masker, {}, device)
         net = getattr(masker, "net", None)
@@ -131,8 +131,7 @@ def _resolve_net(request: MaskTrainRequest, folder: Path, workspace: Workspace, 
                              f"a model 'faceswap mask train' wrote)")
         config, checkpoint = read_mask_model(where)
         tensors, origin = checkpoint.weights, request.init
-    widen = changes.pop("widen", 1.0)
-    grown = replace(config, **changes, widths=tuple(int(round(w * widen)) for w in config.widths))
+    grown = _changed(config, changes)
     if not request.synthetic and grown.limit and "limit" not in changes:
         grown = replace(grown, limit=False)     # labels may include more than the landmarks' region
     if grown.fine < config.fine or grown.unshuffle < config.unshuffle:
@@ -140,6 +139,13 @@ def _resolve_net(request: MaskTrainRequest, folder: Path, workspace: Workspace, 
     torch.manual_seed(request.seed or 0)
     grow = (grown.fine, grown.unshuffle, grown.widths) != (config.fine, config.unshuffle, config.widths)
     return build_net(grown, tensors, where, grow=grow), None, origin
+
+
+def _changed(config: NetConfig, changes: Mapping[str, Any]) -> NetConfig:
+    """``config`` with the user's net options (widen multiplies its widths)."""
+    fields = {k: v for k, v in changes.items() if k != "widen"}
+    widen = changes.get("widen", 1.0)
+    return replace(config, **fields, widths=tuple(int(round(w * widen)) for w in config.widths))
 
 
 def net_changes(values: Mapping[str, Any]) -> dict[str, Any]:

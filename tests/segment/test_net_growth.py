@@ -94,6 +94,8 @@ def test_net_options_grow_a_new_model_and_bad_ones_are_one_line(mask_ws):
             "--preview-every", "0", "--init", "none")
     result = run(mask_ws, *args, "--name", "bad", "-O", "net.fine=-1")
     assert result.exit_code == 1 and "fine" in result.output and result.output.count("\n") == 1
+    result = run(mask_ws, *args, "--name", "wider", "-O", "net.widen=2")      # from scratch, twice as wide
+    assert result.exit_code == 0 and read_mask_model(mask_ws / "models" / "wider")[0].widths == (32, 64, 128, 192, 256)
     result = run(mask_ws, *args, "--name", "bad", "-O", "net.colour=2")
     assert result.exit_code == 1 and "colour" in result.output and result.output.count("\n") == 1
     result = run(mask_ws, *args, "--name", "grown", "-O", "net.fine=8", "-O", "net.limit=true",
