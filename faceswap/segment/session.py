@@ -90,8 +90,10 @@ def prepare_mask_training(request: MaskTrainRequest, workspace: Workspace, regis
     dataset = SegmentDataset(paths, config, net.config.resolution, seed, truth, request.textures, weights,
                              net.config.prior)
     loader = make_loader(dataset, request.settings.batch, state.iteration, request.workers)
-    run = TrainingRun(net, SegmentStep(net, occluder_weight=request.occluder_weight), optimizer, loader_batches(loader), state, request.settings,
-                      torch.device(device.torch_device))
+    # a segment sample has no unwarped twin: the swap trainer's late plain-input phase never applies
+    settings = replace(request.settings, warp_until=1.0)
+    run = TrainingRun(net, SegmentStep(net, occluder_weight=request.occluder_weight), optimizer,
+                      loader_batches(loader), state, settings, torch.device(device.torch_device))
     info = {"plugin": request.masker, "kind": KIND, "net": net.config.as_dict(), "init": origin, "truth": truth,
             "facesets": list(request.faces), "sample_options": options_to_dict(config),
             "occluder_weight": request.occluder_weight,

@@ -94,3 +94,24 @@ def test_training_needs_labels_or_synthetic_and_refuses_a_swap_model(mask_ws, mo
     assert result.exit_code == 1 and "model 'fromscratch' is a mask model" in result.output
     result = run(model_ws, "mask", "train", "--faces", "src", "--synthetic", "--name", "sae", "--iters", "1")
     assert result.exit_code == 1 and "swap model, not a mask model" in result.output
+
+
+def test_a_timed_run_trains_on_past_the_swap_trainers_plain_input_phase(mask_ws, registry, cpu):
+    # a --minutes run with a cosine decay is planned by its time (train/budget.py); the swap trainer then feeds
+    # unwarped targets as inputs for the last 30%, which a segment sample (its target is the mask) cannot be
+    import dataclasses
+
+    import torch
+
+    from faceswap.segment.session import MaskTrainRequest, prepare_mask_training
+    from faceswap.train.loop import TrainSettings, forward_backward
+    from faceswap.train.step import to_device
+    from faceswap.workspace import Workspace
+
+    request = MaskTrainRequest(faces=("src",), name="timed", synthetic=True, init="none", workers=0,
+                               settings=TrainSettings(batch=2, lr=5e-4, lr_schedule="cosine", minutes=1.0))
+    run = prepare_mask_training(request, Workspace(mask_ws), registry, cpu).run
+    run.settings = dataclasses.replace(run.settings, schedule_span=(0, 10))     # as the time plan sets it
+    scaler = torch.amp.GradScaler("cuda", enabled=False)
+    terms = forward_backward(run, to_device(next(run.batches), run.device), scaler, 9)     # 90% of the decay
+    assert torch.isfinite(terms["mask_bce"])
