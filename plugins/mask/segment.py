@@ -22,19 +22,19 @@ from faceswap.weights import WeightFile, locate
 
 GENERIC = WeightFile(
     filename="segment_generic.safetensors",
-    sha256="e89ff5169c5eeee02293193a61620a565a903500e3e07f94cca598aec1e00afa",
+    sha256="fefef3f97bcef60e3ac08f0ad805bbdc7c945b27d694ea41161316bf5c26edd2",
     package="faceswap_plugins", subdir="mask/weights", pip_name="faceswap",
 )
 GENERIC_JSON = WeightFile(
     filename="segment_generic.json",
-    sha256="35e5d178d9f6442a854011c46a5a7101f701df2a39d8e71b4726495cfab68b56",
+    sha256="730db6891482648f8937499ef77637e821ba87e68c3fd0bf8fe9dab6fd3274fd",
     package="faceswap_plugins", subdir="mask/weights", pip_name="faceswap",
 )
 
 
 class SegmentMasker(Masker):
     name = "segment"
-    version = "1.1"
+    version = "1.2"
     api_version = API_VERSION
     weights = (GENERIC, GENERIC_JSON)
 
