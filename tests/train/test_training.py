@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -132,18 +133,34 @@ def test_preview_and_loss_plot_are_written(train_ws, registry, cpu):
     assert (summary.folder / "loss.png").is_file()
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:     # a port nothing holds now (a pid-derived one could be taken)
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.mark.slow
-def test_ddp_with_gloo_runs_one_step_on_two_processes(train_ws):
+def test_ddp_with_gloo_runs_one_step_on_two_processes(train_ws, tmp_path):
     script = (
         "import sys; from faceswap.cli.main import cli; sys.argv[0] = 'faceswap'; cli()"
     )
-    env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(29500 + os.getpid() % 1000), WORLD_SIZE="2")
+    env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()), WORLD_SIZE="2")
     args = ["-w", str(train_ws), "--device", "cpu", "train", "--iters", "1", "--batch", "2", "--seed", "3",
             "--preview-every", "0", "--workers", "0", "--name", "ddp"]
     args += tiny_cli_options()
-    procs = [subprocess.Popen([sys.executable, "-c", script, *args], env=dict(env, RANK=str(r), LOCAL_RANK=str(r)),
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for r in range(2)]
-    outputs = [p.communicate(timeout=180)[0] for p in procs]
+    logs = [tmp_path / f"rank{r}.txt" for r in range(2)]
+    procs = []
+    for rank, log in enumerate(logs):
+        with open(log, "w") as out:
+            procs.append(subprocess.Popen([sys.executable, "-c", script, *args], stdout=out, stderr=subprocess.STDOUT,
+                                          env=dict(env, RANK=str(rank), LOCAL_RANK=str(rank))))
+    try:
+        for proc in procs:
+            proc.wait(timeout=180)
+    finally:
+        for proc in procs:      # a rank left waiting for the other must not outlive the test
+            proc.kill()
+    outputs = [log.read_text() for log in logs]
     assert all(p.returncode == 0 for p in procs), outputs
     checkpoint = load_checkpoint(train_ws / "models" / "ddp")
     assert checkpoint.state.iteration == 1
