@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -19,6 +20,14 @@ def run_cli(workspace: Path, *args: str):
 def faceswap_cmd(workspace: Path, *args: str) -> list[str]:
     """The same command line for a real subprocess."""
     return [sys.executable, "-m", "faceswap", "--workspace", str(workspace), "--device", "cpu", *args]
+
+
+def wait_for_logged_steps(log: Path, proc: subprocess.Popen, err: Path, steps: int = 3, seconds: float = 180) -> None:
+    """Wait until training ``proc`` has logged ``steps`` steps to ``log`` (loss.jsonl); it must still be running."""
+    deadline = time.time() + seconds
+    while time.time() < deadline and not (log.exists() and len(log.read_text().splitlines()) >= steps):
+        assert proc.poll() is None, err.read_text()
+        time.sleep(0.05)
 
 
 def error_lines(output: str) -> list[str]:

@@ -37,12 +37,12 @@ def build_net(config: NetConfig, tensors: Mapping[str, torch.Tensor], where: Pat
     net = SegmentNet(config)
     if grow and "stem.0.weight" in tensors:
         tensors = {**tensors, "stem.0.weight": grow_stem(tensors["stem.0.weight"], config)}
-    if grow:
+    if grow:        # after it, every tensor of the net is in ``tensors`` (the added ones fresh)
         try:
-            tensors = embed_narrower(dict(tensors), net.state_dict())
+            tensors = embed_narrower(tensors, net.state_dict())
         except ValueError as exc:
             raise ModelError(f"{where}: its weights do not fit the grown net ({exc})") from None
-    counters = {k: v for k, v in net.state_dict().items() if k.endswith(COUNTER) or (grow and k not in tensors)}
+    counters = {k: v for k, v in net.state_dict().items() if k.endswith(COUNTER)}
     load_weights(net, {**counters, **{k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}}, where)
     return net.eval()
 

@@ -28,6 +28,7 @@ resolution).
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -152,7 +153,7 @@ def grow_stem(weight: torch.Tensor, config: NetConfig) -> torch.Tensor:
     return weight.repeat_interleave(blocks, dim=1) / blocks
 
 
-def embed_narrower(tensors: dict[str, torch.Tensor], fresh: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def embed_narrower(tensors: Mapping[str, torch.Tensor], fresh: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The tensors of a narrower net placed in a wider one's (``fresh``: its initial state), so that
     the wider net computes what the narrower did: each tensor fills the leading part of its
     place; the added input channels of every kept output weigh zero, so the added channels change

@@ -12,17 +12,14 @@ import gc
 
 import torch
 
-_MESSAGES = ("DefaultCPUAllocator: can't allocate memory", "CUDA out of memory", "CUDA error: out of memory",
-             "CUBLAS_STATUS_ALLOC_FAILED",
-             # oneDNN (CPU convolutions) says only this when it cannot allocate a primitive's memory; it
-             # could in principle mean another failure, which then fails again at batch 1 and stops
-             "could not create a primitive")
-
-
-# oneDNN builds a kernel's code the first time it meets a shape; when that code's allocation fails,
-# its assembler keeps the error in a per-thread variable and that thread can build no kernel again,
-# however much memory is free later (it said only this): the work must go on in another thread
+# oneDNN (CPU convolutions) says only this when it cannot allocate a primitive's memory; it could in
+# principle mean another failure, which then fails again at batch 1 and stops. It builds a kernel's code
+# the first time it meets a shape; when that code's allocation fails, its assembler keeps the error in a
+# per-thread variable and that thread can build no kernel again, however much memory is free later:
+# the work must go on in another thread
 _SPOILS_THREAD = "could not create a primitive"
+_MESSAGES = ("DefaultCPUAllocator: can't allocate memory", "CUDA out of memory", "CUDA error: out of memory",
+             "CUBLAS_STATUS_ALLOC_FAILED", _SPOILS_THREAD)
 
 
 def spoils_thread(exc: BaseException) -> bool:

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 
 import pytest
 
-from cliruns import faceswap_cmd
+from cliruns import faceswap_cmd, wait_for_logged_steps
 from faceswap.train.checkpoint import load_checkpoint
 from faceswap.train.loop import Hook
 from faceswap.train.session import prepare_training
@@ -23,11 +22,7 @@ def test_termination_signals_save_like_ctrl_c(train_ws, tmp_path, sig):
     out, err = tmp_path / "out.txt", tmp_path / "err.txt"     # files: a loader worker may outlive a killed parent
     with open(out, "w") as stdout, open(err, "w") as stderr:
         proc = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, text=True)
-    log = train_ws / "models" / "sae" / "loss.jsonl"
-    deadline = time.time() + 180
-    while time.time() < deadline and not (log.exists() and len(log.read_text().splitlines()) >= 3):
-        assert proc.poll() is None, err.read_text()
-        time.sleep(0.05)
+    wait_for_logged_steps(train_ws / "models" / "sae" / "loss.jsonl", proc, err)
     proc.send_signal(sig)
     proc.wait(timeout=120)
     assert proc.returncode == 0, err.read_text()

@@ -2,17 +2,23 @@
 improves the mask of their siblings; runs resume, write previews and verified checkpoints."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import cv2
 import numpy as np
 import pytest
+import torch
 from click.testing import CliRunner
 
 from segment_helpers import iou, load_faces, mask_ws  # noqa: F401 (mask_ws is a fixture)
 from faceswap.cli.main import cli
 from faceswap.faceset.store import FaceSet, read_record
+from faceswap.segment.session import MaskTrainRequest, prepare_mask_training
 from faceswap.segment.truth import fill_polygons
+from faceswap.train.loop import TrainSettings, forward_backward
+from faceswap.train.step import to_device
+from faceswap.workspace import Workspace
 
 
 def run(ws, *args):
@@ -99,15 +105,6 @@ def test_training_needs_labels_or_synthetic_and_refuses_a_swap_model(mask_ws, mo
 def test_a_timed_run_trains_on_past_the_swap_trainers_plain_input_phase(mask_ws, registry, cpu):
     # a --minutes run with a cosine decay is planned by its time (train/budget.py); the swap trainer then feeds
     # unwarped targets as inputs for the last 30%, which a segment sample (its target is the mask) cannot be
-    import dataclasses
-
-    import torch
-
-    from faceswap.segment.session import MaskTrainRequest, prepare_mask_training
-    from faceswap.train.loop import TrainSettings, forward_backward
-    from faceswap.train.step import to_device
-    from faceswap.workspace import Workspace
-
     request = MaskTrainRequest(faces=("src",), name="timed", synthetic=True, init="none", workers=0,
                                settings=TrainSettings(batch=2, lr=5e-4, lr_schedule="cosine", minutes=1.0))
     run = prepare_mask_training(request, Workspace(mask_ws), registry, cpu).run

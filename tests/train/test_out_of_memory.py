@@ -13,13 +13,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import weakref
 from pathlib import Path
 
 import pytest
 import torch
 
+from cliruns import wait_for_logged_steps
 from faceswap.train.checkpoint import load_checkpoint
 from faceswap.train.memory import BackwardDrain
 from tiny import tiny_cli_options
@@ -163,11 +163,7 @@ def test_a_signal_stops_training_in_the_new_thread_and_saves(train_ws, tmp_path)
     env = dict(os.environ, OMP_NUM_THREADS="1", PEAK_FILE=str(tmp_path / "peak"))
     with open(out, "w") as stdout, open(err, "w") as stderr:
         proc = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, text=True, env=env)
-    log = train_ws / "models" / "spoiled" / "loss.jsonl"
-    deadline = time.time() + 180
-    while time.time() < deadline and not (log.exists() and len(log.read_text().splitlines()) >= 3):
-        assert proc.poll() is None, err.read_text()
-        time.sleep(0.05)
+    wait_for_logged_steps(train_ws / "models" / "spoiled" / "loss.jsonl", proc, err)
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=120)
     assert "going on with batch 4" in err.read_text()
